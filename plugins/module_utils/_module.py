@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""The one module wrapper.
+
+* merges the shared backend argument spec (``backend`` / ``config_file`` +
+  ``backend_name``) into every backend module;
+* builds the task's CommandRunner (check mode aware) and, on demand, the
+  backend config and driver;
+* adds every secret it learns (secret options, generated CHAP secrets) to
+  the module's no_log values, so they are masked in all output;
+* is the only place that turns errors into ``fail_json``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import CinderkitError
+from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
+
+BACKEND_ARGSPEC = dict(
+    backend=dict(type='dict'),
+    config_file=dict(type='path'),
+    backend_name=dict(type='str'),
+)
+
+
+class CinderkitModule(object):
+
+    def __init__(self, argument_spec, with_backend=True, mutually_exclusive=None,
+                 required_together=None, required_if=None, required_one_of=None,
+                 required_by=None, supports_check_mode=True):
+        spec = {}
+        mutex = list(mutually_exclusive or [])
+        together = list(required_together or [])
+        if with_backend:
+            spec.update(BACKEND_ARGSPEC)
+            mutex.append(['backend', 'config_file'])
+            together.append(['config_file', 'backend_name'])
+        spec.update(argument_spec)
+        self.module = AnsibleModule(
+            argument_spec=spec, supports_check_mode=supports_check_mode,
+            mutually_exclusive=mutex, required_together=together,
+            required_if=required_if or [], required_one_of=required_one_of or [],
+            required_by=required_by or {})
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = bool(getattr(self.module, '_diff', False))
+        self.runner = CommandRunner(check_mode=self.check_mode)
+        self.with_backend = with_backend
+        self._driver = None
+        self._config = None
+        self.warnings = []
+
+    # -- secrets -----------------------------------------------------------
+    def add_secret(self, value):
+        if value:
+            self.module.no_log_values.add(str(value))
+            self.runner.add_secret(value)
+
+    # -- backend -------------------------------------------------------------
+    def load(self):
+        """(driver class, config), once per task."""
+        if self._config is None:
+            from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import load_backend
+            p = self.params
+            if p.get('backend') is None and not p.get('config_file'):
+                p['backend'] = {}
+            cls, config = load_backend(p.get('backend'), p.get('config_file'), p.get('backend_name'))
+            for s in config.secrets():
+                self.add_secret(s)
+            if config.ignored:
+                self.warnings.append('ignored Cinder service option(s) with no meaning here: %s'
+                                     % ', '.join(config.ignored))
+            self._config = (cls, config)
+        return self._config
+
+    @property
+    def config(self):
+        return self.load()[1]
+
+    @property
+    def driver(self):
+        if self._driver is None:
+            cls, config = self.load()
+            drv = cls(config, self.runner)
+            drv.check_for_setup_error()
+            self._driver = drv
+        return self._driver
+
+    # -- the one exit -------------------------------------------------------
+    def run(self, fn):
+        try:
+            result = fn(self) or {}
+        except CinderkitError as exc:
+            res = dict(exc.result)
+            res.setdefault('changed', bool(res.get('changed', False)))
+            res['commands'] = self.runner.commands()
+            if self.warnings:
+                res['warnings'] = self.warnings
+            self.module.fail_json(msg=exc.msg, **res)
+        except Exception as exc:  # pragma: no cover - a bug: report it with the traceback
+            self.module.fail_json(msg='internal error in cinderkit.storage: %s: %s'
+                                  % (type(exc).__name__, exc),
+                                  exception=traceback.format_exc(),
+                                  commands=self.runner.commands())
+        result.setdefault('changed', False)
+        result['commands'] = self.runner.commands()
+        for w in self.warnings:
+            self.module.warn(w)
+        self.module.exit_json(**result)

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""The one place where external commands are built into argv and run.
+
+* argv lists only, never a shell;
+* ``LC_ALL=C`` so output can be parsed;
+* ``Secret`` argv items are redacted from the history and from errors;
+* writes are skipped in check mode (callers plan first; this is the backstop);
+* exit codes listed in ``retry_codes`` are retried for reads (LVM's exit 139);
+* every command is recorded (argv, rc, seconds) so a task can report and
+  tests can count what ran.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import subprocess
+import time
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CommandFailed, MissingDependency)
+
+REDACTED = '<redacted>'
+EXTRA_PATH = ('/usr/local/sbin', '/usr/sbin', '/sbin')
+
+
+class Secret(str):
+    """An argv item (or a value) that must never be shown."""
+
+    def __repr__(self):
+        return "Secret('%s')" % REDACTED
+
+
+class CommandResult(object):
+    __slots__ = ('cmd', 'rc', 'stdout', 'stderr', 'skipped', 'seconds')
+
+    def __init__(self, cmd, rc, stdout, stderr, skipped=False, seconds=0.0):
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.skipped = skipped
+        self.seconds = seconds
+
+    @property
+    def ok(self):
+        return self.rc == 0
+
+
+def redact_argv(argv):
+    return [REDACTED if isinstance(a, Secret) else str(a) for a in argv]
+
+
+def redact_text(text, secrets):
+    for s in secrets:
+        if s:
+            text = text.replace(s, REDACTED)
+    return text
+
+
+class CommandRunner(object):
+    """Runs commands for one task.
+
+    ``executor`` (for tests at the process boundary only) replaces
+    subprocess: it is called as ``executor(argv, env, stdin)`` and returns
+    ``(rc, stdout, stderr)``.
+    """
+
+    def __init__(self, check_mode=False, env=None, executor=None,
+                 retry_codes=(139,), retries=3, packages=None):
+        self.check_mode = check_mode
+        self.env = dict(env or {})
+        self.executor = executor
+        self.retry_codes = tuple(retry_codes)
+        self.retries = retries
+        self.packages = dict(packages or {})
+        self.history = []
+        self.secrets = set()
+
+    # -- helpers ---------------------------------------------------------
+    def add_secret(self, value):
+        if value:
+            self.secrets.add(str(value))
+
+    def which(self, binary, package=None):
+        """Absolute path of ``binary`` or MissingDependency naming the package."""
+        path = os.environ.get('PATH', '') + os.pathsep + os.pathsep.join(EXTRA_PATH)
+        found = shutil.which(binary, path=path)
+        if not found:
+            raise MissingDependency("the command '%s'" % binary,
+                                    package or self.packages.get(binary, binary))
+        return found
+
+    def _environ(self, extra):
+        env = dict(os.environ)
+        env.update(self.env)
+        if extra:
+            env.update(extra)
+        env['LC_ALL'] = 'C'
+        env['LANG'] = 'C'
+        env['PATH'] = env.get('PATH', '') + os.pathsep + os.pathsep.join(EXTRA_PATH)
+        return env
+
+    def _exec(self, argv, env, stdin, timeout):
+        if self.executor is not None:
+            return self.executor(argv, env, stdin)
+        try:
+            proc = subprocess.run(  # noqa: S603 - argv list, no shell
+                argv, input=stdin, env=env, timeout=timeout,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        except FileNotFoundError:
+            raise MissingDependency("the command '%s'" % argv[0],
+                                    self.packages.get(os.path.basename(argv[0]), argv[0]))
+        except subprocess.TimeoutExpired as exc:
+            return 124, exc.stdout or b'', (exc.stderr or b'') + (
+                b'\ntimed out after %d seconds' % int(timeout))
+        return proc.returncode, proc.stdout, proc.stderr
+
+    # -- the one entry point ---------------------------------------------
+    def run(self, argv, write=False, check=True, stdin=None, env=None,
+            timeout=None, binary=False, ok_codes=(0,)):
+        """Run ``argv``; raise CommandFailed unless rc in ok_codes (when check).
+
+        ``write`` marks a command that changes state: it is skipped in check
+        mode and never retried.  ``stdin`` is str or bytes.
+        """
+        shown = redact_argv(argv)
+        if write and self.check_mode:
+            res = CommandResult(shown, 0, '', '', skipped=True)
+            self.history.append(dict(cmd=shown, rc=None, skipped=True, seconds=0.0))
+            return res
+        real = [str(a) for a in argv]
+        data = stdin.encode('utf-8') if isinstance(stdin, str) else stdin
+        attempts = 1 if write else max(1, self.retries)
+        envd = self._environ(env)
+        for attempt in range(attempts):
+            t0 = time.time()
+            rc, out, err = self._exec(real, envd, data, timeout)
+            secs = round(time.time() - t0, 4)
+            if rc not in self.retry_codes or attempt == attempts - 1:
+                break
+        if not binary:
+            out = out.decode('utf-8', 'replace') if isinstance(out, bytes) else out
+        err = err.decode('utf-8', 'replace') if isinstance(err, bytes) else err
+        err = redact_text(err, self.secrets)
+        entry = dict(cmd=shown, rc=rc, seconds=secs)
+        if stdin is not None and not binary:
+            lines = data.count(b'\n') if data else 0
+            if lines:
+                entry['stdin_lines'] = lines
+        self.history.append(entry)
+        res = CommandResult(shown, rc, out, err, seconds=secs)
+        if check and rc not in ok_codes:
+            shown_out = out if not binary else ''
+            raise CommandFailed(shown, rc, redact_text(shown_out, self.secrets), err)
+        return res
+
+    def commands(self):
+        """History as short strings for task results."""
+        out = []
+        for h in self.history:
+            s = ' '.join(h['cmd'])
+            if h.get('stdin_lines'):
+                s += ' <<%d lines>>' % h['stdin_lines']
+            if h.get('skipped'):
+                s += ' (check mode: skipped)'
+            out.append(s)
+        return out

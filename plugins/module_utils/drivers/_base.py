@@ -1,0 +1,329 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""The driver interface, its records and the driver registry.
+
+The interface is the small core of Cinder's volume driver: create/delete
+volume, create/delete snapshot, volume from snapshot, clone, extend and
+stats are required.  Optional capabilities (image copies, manage/unmanage,
+revert, online extend) are *declared* by a driver in ``capabilities``; a
+driver that does not declare one simply does not have it, and callers ask
+``driver.supports(name)`` instead of catching NotImplementedError.
+
+Drivers register with ``@register('name', aliases=(...))``.  The compliance
+test (tests/unit/.../test_compliance.py, ``make compliance``) walks the
+registry and fails on any required or declared method left unimplemented.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    InvalidParameter, NotSupported)
+
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+
+REQUIRED_METHODS = (
+    'check_for_setup_error',
+    'get_inventory',
+    'get_volume_stats',
+    'create_volume',
+    'delete_volume',
+    'create_snapshot',
+    'delete_snapshot',
+    'create_volume_from_snapshot',
+    'create_cloned_volume',
+    'extend_volume',
+    'local_path',
+)
+
+# capability name -> methods a driver declaring it must implement
+CAPABILITIES = {
+    'image': ('copy_image_to_volume', 'copy_volume_to_image'),
+    'manage': ('manage_existing', 'manage_existing_get_size', 'unmanage',
+               'get_manageable_volumes', 'manage_existing_snapshot',
+               'manage_existing_snapshot_get_size', 'unmanage_snapshot',
+               'get_manageable_snapshots'),
+    'revert': ('revert_to_snapshot',),
+    'online_extend': (),
+    'multiattach': (),
+}
+
+_REGISTRY = {}
+_ALIASES = {}
+
+
+def register(name, aliases=()):
+    """Class decorator: make a driver available under ``name``."""
+    def deco(cls):
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError('driver %s registered twice' % name)
+        cls.name = name
+        cls.aliases = tuple(aliases)
+        _REGISTRY[name] = cls
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return cls
+    return deco
+
+
+def registered_drivers():
+    return dict(_REGISTRY)
+
+
+def get_driver_class(name, param='backend.volume_driver'):
+    key = _ALIASES.get(name, name)
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        known = sorted(_REGISTRY) + sorted(_ALIASES)
+        raise InvalidParameter(param, 'unknown volume driver %r' % (name,),
+                               'use one of: %s' % ', '.join(known))
+
+
+class Volume(object):
+    """A volume as the backend has it."""
+
+    __slots__ = ('name', 'size_bytes', 'thin', 'path', 'provider_location', 'source',
+                 'managed', 'in_use', 'snapshots', 'extra')
+
+    def __init__(self, name, size_bytes, thin=False, path=None, provider_location=None,
+                 source=None, managed=True, in_use=False, snapshots=(), extra=None):
+        self.name = name
+        self.size_bytes = int(size_bytes)
+        self.thin = bool(thin)
+        self.path = path
+        self.provider_location = provider_location
+        self.source = source
+        self.managed = managed
+        self.in_use = in_use
+        self.snapshots = list(snapshots)
+        self.extra = dict(extra or {})
+
+    @property
+    def size_gb(self):
+        return round(self.size_bytes / float(GiB), 3)
+
+    def to_result(self):
+        res = dict(name=self.name, size_gb=self.size_gb, size_bytes=self.size_bytes,
+                   provisioning='thin' if self.thin else 'thick', path=self.path,
+                   provider_location=self.provider_location, source=self.source,
+                   managed=self.managed, in_use=self.in_use, snapshots=sorted(self.snapshots))
+        res.update(self.extra)
+        return res
+
+
+class Snapshot(object):
+    """A snapshot as the backend has it."""
+
+    __slots__ = ('name', 'volume', 'size_bytes', 'thin', 'path', 'managed', 'in_use', 'extra')
+
+    def __init__(self, name, volume, size_bytes, thin=False, path=None, managed=True,
+                 in_use=False, extra=None):
+        self.name = name
+        self.volume = volume
+        self.size_bytes = int(size_bytes)
+        self.thin = bool(thin)
+        self.path = path
+        self.managed = managed
+        self.in_use = in_use
+        self.extra = dict(extra or {})
+
+    @property
+    def size_gb(self):
+        return round(self.size_bytes / float(GiB), 3)
+
+    def to_result(self):
+        res = dict(name=self.name, volume=self.volume, size_gb=self.size_gb,
+                   size_bytes=self.size_bytes, provisioning='thin' if self.thin else 'thick',
+                   path=self.path, managed=self.managed, in_use=self.in_use)
+        res.update(self.extra)
+        return res
+
+
+class Inventory(object):
+    """Everything one backend query returned, for one task."""
+
+    def __init__(self, volumes=None, snapshots=None, unmanaged=None, internal=None, space=None):
+        self.volumes = volumes or {}        # name -> Volume (managed by this collection)
+        self.snapshots = snapshots or {}    # name -> Snapshot (managed)
+        self.unmanaged = unmanaged or {}    # name -> Volume|Snapshot not (yet) managed
+        self.internal = internal or {}      # name -> dict (thin pools, hidden LVs ...)
+        self.space = space or {}            # driver-specific capacity facts
+
+    def taken(self, name):
+        return (name in self.volumes or name in self.snapshots or name in self.unmanaged
+                or name in self.internal)
+
+    def snapshots_of(self, volume):
+        return sorted(s.name for s in self.snapshots.values() if s.volume == volume)
+
+
+class VolumeSpec(object):
+    """What a caller wants created."""
+
+    __slots__ = ('name', 'size_bytes', 'source', 'tags')
+
+    def __init__(self, name, size_bytes, source=None, tags=()):
+        self.name = name
+        self.size_bytes = int(size_bytes)
+        self.source = source
+        self.tags = tuple(tags)
+
+
+class VolumeDriver(object):
+    """Base class.  Construction is cheap and runs no command."""
+
+    name = None
+    aliases = ()
+    capabilities = frozenset()
+    vendor_name = 'Open Source'
+    VERSION = '0.0.0'
+
+    def __init__(self, config, runner):
+        self.config = config
+        self.runner = runner
+
+    # -- registry / options ------------------------------------------------
+    @classmethod
+    def get_driver_options(cls):
+        raise NotImplementedError
+
+    def supports(self, capability):
+        return capability in self.capabilities
+
+    def require(self, capability, what):
+        if capability not in self.capabilities:
+            raise NotSupported('%s is not supported by the %s driver' % (what, self.name))
+
+    @property
+    def backend_name(self):
+        return self.config.get('volume_backend_name') or self.default_backend_name
+
+    default_backend_name = 'backend'
+
+    def validate_name(self, name, param='name'):
+        """Raise InvalidParameter for names this backend cannot hold."""
+        raise NotImplementedError
+
+    # -- capabilities (Cinder's init_capabilities) ----------------------------
+    vendor_prefix = 'cinderkit'
+
+    def vendor_properties(self):
+        """Vendor unique properties; keys start with ``vendor_prefix + ':'``."""
+        return {}
+
+    def init_capabilities(self, stats=None):
+        caps = dict(stats if stats is not None else self.get_volume_stats())
+        props = {}
+        for key, title, desc in (
+                ('thin_provisioning', 'Thin Provisioning', 'Sets thin provisioning.'),
+                ('compression', 'Compression', 'Enables compression.'),
+                ('qos', 'QoS', 'Enables QoS.'),
+                ('replication_enabled', 'Replication', 'Enables replication.')):
+            props[key] = dict(title=title, description=desc, type='boolean')
+        vendor = dict((k, v) for k, v in self.vendor_properties().items()
+                      if k.startswith(self.vendor_prefix + ':'))
+        if vendor:
+            caps['vendor_prefix'] = self.vendor_prefix
+            props.update(vendor)
+        caps['properties'] = props
+        return caps
+
+    # -- bulk helpers with per-item defaults ---------------------------------
+    def create_volumes(self, specs):
+        for spec in specs:
+            self.create_volume(spec)
+
+    def delete_volumes(self, names):
+        for name in names:
+            self.delete_volume(name)
+
+    # -- required ----------------------------------------------------------
+    def check_for_setup_error(self):
+        raise NotImplementedError
+
+    def get_inventory(self, refresh=False):
+        raise NotImplementedError
+
+    def get_volume_stats(self, refresh=False):
+        raise NotImplementedError
+
+    def create_volume(self, spec):
+        raise NotImplementedError
+
+    def delete_volume(self, name):
+        raise NotImplementedError
+
+    def create_snapshot(self, name, volume_name):
+        raise NotImplementedError
+
+    def delete_snapshot(self, name):
+        raise NotImplementedError
+
+    def create_volume_from_snapshot(self, spec, snapshot_name):
+        raise NotImplementedError
+
+    def create_cloned_volume(self, spec, src_volume_name):
+        raise NotImplementedError
+
+    def extend_volume(self, name, new_size_bytes):
+        """Grow a volume; return True when it was done online."""
+        raise NotImplementedError
+
+    def local_path(self, name):
+        raise NotImplementedError
+
+    # -- optional: declared through ``capabilities`` ------------------------
+    def copy_image_to_volume(self, spec, image):
+        raise NotImplementedError
+
+    def copy_volume_to_image(self, name, image):
+        raise NotImplementedError
+
+    def manage_existing(self, name, existing_ref, rename=True):
+        raise NotImplementedError
+
+    def manage_existing_get_size(self, existing_ref):
+        raise NotImplementedError
+
+    def unmanage(self, name):
+        raise NotImplementedError
+
+    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
+                               sort_dirs=None):
+        raise NotImplementedError
+
+    def manage_existing_snapshot(self, name, existing_ref, rename=True):
+        raise NotImplementedError
+
+    def manage_existing_snapshot_get_size(self, existing_ref):
+        raise NotImplementedError
+
+    def unmanage_snapshot(self, name):
+        raise NotImplementedError
+
+    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
+                                 sort_dirs=None):
+        raise NotImplementedError
+
+    def revert_to_snapshot(self, volume_name, snapshot_name):
+        raise NotImplementedError
+
+
+def unimplemented(cls):
+    """Methods ``cls`` must implement (required + declared) but does not."""
+    missing = []
+    wanted = list(REQUIRED_METHODS) + ['get_driver_options', 'validate_name']
+    for cap in cls.capabilities:
+        if cap not in CAPABILITIES:
+            missing.append('unknown capability %r' % cap)
+            continue
+        wanted.extend(CAPABILITIES[cap])
+    for meth in wanted:
+        owner = next((k for k in cls.__mro__ if meth in k.__dict__), None)
+        if owner is None or owner is VolumeDriver or owner is object:
+            missing.append(meth)
+    return missing

@@ -1,0 +1,724 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""The LVM reference driver (Cinder's LVMVolumeDriver, without Cinder).
+
+Ownership lives in LV tags: ``ck.kind=volume`` or ``ck.kind=snapshot``
+marks an LV this collection manages; ``ck.src=<kind>:<name>`` records the
+source a volume was created from.  LVs without those tags are never changed
+by the volume/snapshot modules; manage_existing adopts them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import math
+import os
+import shutil
+import socket
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, CommandFailed, Conflict, InvalidParameter, MissingDependency, NotFound,
+    NotSupported)
+from ansible_collections.cinderkit.storage.plugins.module_utils._lvm import (
+    LVMClient, dm_path, name_problem)
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
+    cfg, common_opts, require_oslo, target_opts)
+from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
+from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
+    GiB, Inventory, Snapshot, Volume, VolumeDriver, register)
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+    registered_targets, storage_protocol_for)
+
+TAG_KIND = 'ck.kind'
+TAG_SRC = 'ck.src'
+KIND_VOLUME = 'volume'
+KIND_SNAPSHOT = 'snapshot'
+
+
+def lvm_opts():
+    require_oslo()
+    return [
+        cfg.StrOpt('volume_group', default='cinder-volumes',
+                   help='Name for the VG that will contain exported volumes'),
+        cfg.IntOpt('lvm_mirrors', default=0,
+                   help='If >0, create LVs with multiple mirrors. Note that this requires '
+                        'lvm_mirrors + 2 PVs with available space'),
+        cfg.StrOpt('lvm_type', default='auto', choices=['default', 'thin', 'auto'],
+                   help='Type of LVM volumes to deploy; (default, thin, or auto). '
+                        'Auto defaults to thin if thin is supported.'),
+        cfg.StrOpt('lvm_conf_file', default='/etc/cinder/lvm.conf',
+                   help="LVM conf file to use for the LVM driver; ignored if the file does "
+                        "not exist ('None' to not use a conf file even if one exists)."),
+        cfg.BoolOpt('lvm_suppress_fd_warnings', default=False,
+                    help='Suppress leaked file descriptor warnings in LVM commands.'),
+        cfg.BoolOpt('lvm_share_target', default=False,
+                    help='Whether to share the same target for all LUNs or not '
+                         '(currently only supported by nvmet).'),
+        # cinderkit addition: Cinder always sizes a thick snapshot's CoW area
+        # like its origin (100); a smaller share saves space for short-lived
+        # snapshots and overflows (invalidates the snapshot) if exceeded.
+        cfg.IntOpt('lvm_snapshot_cow_percent', default=100, min=1, max=100,
+                   help='Size of a thick snapshot CoW area in percent of its origin '
+                        '(cinderkit; Cinder always uses 100).'),
+    ]
+
+
+def escape_snapshot(name):
+    """Cinder's mangling: LVM reserves names that start with 'snapshot'."""
+    return '_' + name if name.startswith('snapshot') else name
+
+
+def unescape_snapshot(lv_name):
+    return lv_name[1:] if lv_name.startswith('_snapshot') else lv_name
+
+
+def source_tag(source):
+    """``ck.src=...`` tag for a source dict (images are recorded by digest)."""
+    if not source:
+        return None
+    if source.get('snapshot'):
+        return '%s=snapshot:%s' % (TAG_SRC, source['snapshot'])
+    if source.get('volume'):
+        return '%s=volume:%s' % (TAG_SRC, source['volume'])
+    if source.get('image'):
+        digest = hashlib.sha1(source['image'].encode('utf-8')).hexdigest()[:16]
+        return '%s=image:%s' % (TAG_SRC, digest)
+    return None
+
+
+def source_from_tag(value):
+    if not value or ':' not in value:
+        return None
+    kind, ref = value.split(':', 1)
+    if kind == 'image':
+        return {'image_digest': ref}
+    return {kind: ref}
+
+
+@register('lvm', aliases=('cinder.volume.drivers.lvm.LVMVolumeDriver', 'LVMVolumeDriver'))
+class LVMDriver(VolumeDriver):
+    """Volumes are LVs of one VG; thick (``default``) or thin in ``<vg>-pool``."""
+
+    VERSION = '3.0.0'
+    default_backend_name = 'LVM'
+    capabilities = frozenset(('image', 'manage', 'revert', 'online_extend', 'multiattach'))
+
+    @classmethod
+    def get_driver_options(cls):
+        return lvm_opts() + common_opts() + target_opts()
+
+    def __init__(self, config, runner):
+        super(LVMDriver, self).__init__(config, runner)
+        self.vg_name = config.volume_group
+        self.pool_name = '%s-pool' % self.vg_name
+        self.lvm = LVMClient(runner, self.vg_name, config.lvm_conf_file)
+        self._inv = None
+        self._vg = None
+        self._lvs = None
+        self._thin_ok = None
+
+    # -- names ----------------------------------------------------------------
+    def validate_name(self, name, param='name'):
+        problem = name_problem(name)
+        if problem is None and name == self.pool_name:
+            problem = 'is the name of the thin pool of this volume group'
+        if problem:
+            raise InvalidParameter(param, '%r %s' % (name, problem))
+
+    def local_path(self, name):
+        return '/dev/%s/%s' % (self.vg_name, name)
+
+    def snapshot_lv(self, name):
+        return escape_snapshot(name)
+
+    # -- setup ------------------------------------------------------------------
+    def check_for_setup_error(self):
+        if self.config.lvm_mirrors:
+            raise NotSupported("option 'lvm_mirrors' > 0 is not supported by cinderkit's LVM "
+                               "driver; set it to 0 (use RAID below the VG instead)")
+        self._load()
+
+    def thin_supported(self):
+        """Thin pools need device-mapper, activation and thin-provisioning-tools."""
+        if self._thin_ok is None:
+            self._thin_ok = (os.path.exists('/dev/mapper/control')
+                             and bool(shutil.which('thin_check', path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin'))
+                             and self.lvm.activation_enabled())
+        return self._thin_ok
+
+    def effective_lvm_type(self, creating=False):
+        """(lvm_type, pool_to_create): Cinder's auto semantics, without side effects."""
+        self._load()
+        lvs = self._lvs
+        pool = next((lv for lv in lvs if lv.name == self.pool_name), None)
+        wanted = self.config.lvm_type
+        if wanted == 'auto':
+            if pool is not None and pool.is_thin_pool:
+                return 'thin', False
+            if not lvs and creating and self.thin_supported():
+                return 'thin', True
+            return 'default', False
+        if wanted == 'thin':
+            if pool is None or not pool.is_thin_pool:
+                raise InvalidParameter(
+                    'backend.lvm_type', "lvm_type is 'thin' but volume group %r has no thin pool %r"
+                    % (self.vg_name, self.pool_name),
+                    "create the pool (cinderkit.storage.lvm_backend with lvm_backend_thin_pool: true) "
+                    "or use lvm_type: auto, which creates it in an empty volume group")
+            return 'thin', False
+        return 'default', False
+
+    # -- state ------------------------------------------------------------------
+    def _load(self, refresh=False):
+        if self._vg is None or refresh:
+            self._vg = self.lvm.require_vg()
+            self._lvs = self.lvm.list_lvs()
+            self._inv = None
+        return self._vg, self._lvs
+
+    def refresh(self):
+        self._load(refresh=True)
+
+    def get_inventory(self, refresh=False):
+        vg, lvs = self._load(refresh)
+        if self._inv is not None:
+            return self._inv
+        inv = Inventory(space=self._space(vg, lvs))
+        by_name = dict((lv.name, lv) for lv in lvs)
+        for lv in lvs:
+            kind = lv.tag_value(TAG_KIND)
+            if lv.is_thin_pool or lv.is_internal:
+                inv.internal[lv.name] = dict(name=lv.name, segtype=lv.segtype, size_bytes=lv.size,
+                                             attr=lv.attr)
+            elif kind == KIND_SNAPSHOT:
+                snap = self._snapshot_record(lv, managed=True)
+                inv.snapshots[snap.name] = snap
+            elif kind == KIND_VOLUME:
+                inv.volumes[lv.name] = self._volume_record(lv, managed=True)
+            elif lv.is_cow_snapshot or (lv.is_thin and lv.origin and lv.skip_activation):
+                inv.unmanaged[lv.name] = self._snapshot_record(lv, managed=False)
+            else:
+                inv.unmanaged[lv.name] = self._volume_record(lv, managed=False)
+        for snap in inv.snapshots.values():
+            if snap.volume in inv.volumes:
+                inv.volumes[snap.volume].snapshots.append(snap.name)
+        inv.space['lv_records'] = by_name
+        self._inv = inv
+        return inv
+
+    def _space(self, vg, lvs):
+        pool = next((lv for lv in lvs if lv.name == self.pool_name and lv.is_thin_pool), None)
+        return dict(vg_size=vg.size, vg_free=vg.free, extent_size=vg.extent_size,
+                    free_extents=vg.free_count, pool_size=pool.size if pool else None,
+                    pool_data_percent=pool.data_percent if pool else None)
+
+    def _volume_record(self, lv, managed):
+        return Volume(lv.name, lv.size, thin=lv.is_thin, path=self.local_path(lv.name),
+                      provider_location='%s/%s' % (self.vg_name, lv.name),
+                      source=source_from_tag(lv.tag_value(TAG_SRC)), managed=managed,
+                      in_use=lv.open,
+                      extra=dict(lvm_type='thin' if lv.is_thin else 'default',
+                                 volume_group=self.vg_name, lv_name=lv.name, lv_uuid=lv.uuid,
+                                 active=lv.active))
+
+    def _snapshot_record(self, lv, managed):
+        name = unescape_snapshot(lv.name) if managed else lv.name
+        size = lv.origin_size if (lv.is_cow_snapshot and lv.origin_size) else lv.size
+        extra = dict(lv_name=lv.name, volume_group=self.vg_name, lv_uuid=lv.uuid,
+                     lvm_type='thin' if lv.is_thin else 'default', active=lv.active)
+        if lv.is_cow_snapshot:
+            extra['cow_size_bytes'] = lv.size
+            extra['cow_used_percent'] = lv.snap_percent
+        return Snapshot(name, lv.origin, size, thin=lv.is_thin, path=self.local_path(lv.name),
+                        managed=managed, in_use=lv.open, extra=extra)
+
+    def lv(self, lv_name):
+        self._load()
+        return next((lv for lv in self._lvs if lv.name == lv_name), None)
+
+    # -- sizing -----------------------------------------------------------------
+    def round_size(self, size_bytes):
+        """What LVM will allocate for ``size_bytes`` (whole extents)."""
+        ext = self._load()[0].extent_size
+        return int(math.ceil(size_bytes / float(ext))) * ext
+
+    def check_space(self, specs, lvm_type, extra_thick_bytes=0, freed_bytes=0):
+        """Raise Conflict before any change when the VG/pool cannot hold ``specs``.
+
+        ``freed_bytes``: thick space that deletions in the same task release first.
+        """
+        vg, _ = self._load()
+        need = sum(self.round_size(s.size_bytes) for s in specs)
+        if lvm_type == 'default' or extra_thick_bytes:
+            thick = (need if lvm_type == 'default' else 0) + extra_thick_bytes
+            if thick > vg.free + freed_bytes:
+                raise Conflict(
+                    "volume group %r has %s free; %s needed for %d volume(s). Nothing was changed; "
+                    "add a PV to the VG, delete volumes, or ask for less"
+                    % (self.vg_name, _human(vg.free), _human(thick), len(specs)))
+        if lvm_type == 'thin':
+            space = self.get_inventory().space
+            pool_size = space['pool_size'] or vg.free
+            ratio = self.over_subscription_ratio()
+            provisioned = sum(lv.size for lv in self._lvs if lv.is_thin)
+            if ratio and provisioned + need > pool_size * ratio:
+                raise Conflict(
+                    "thin pool %r would be over-subscribed: %s provisioned + %s new > %s x %.1f "
+                    "(max_over_subscription_ratio). Nothing was changed; raise the ratio or grow the pool"
+                    % (self.pool_name, _human(provisioned), _human(need), _human(pool_size), ratio))
+
+    def over_subscription_ratio(self):
+        r = self.config.max_over_subscription_ratio
+        if r == 'auto':
+            return None
+        return float(r)
+
+    def snapshot_cow_bytes(self, origin_bytes, cow_bytes=None):
+        if cow_bytes:
+            return self.round_size(cow_bytes)
+        pct = self.config.get('lvm_snapshot_cow_percent', 100) or 100
+        return self.round_size(int(math.ceil(origin_bytes * pct / 100.0)))
+
+    # -- volumes ----------------------------------------------------------------
+    def _tags(self, kind, source=None):
+        tags = ['%s=%s' % (TAG_KIND, kind)]
+        st = source_tag(source)
+        if st:
+            tags.append(st)
+        return tags
+
+    def ensure_pool(self):
+        """Create ``<vg>-pool`` (100%FREE, as Cinder) when auto picked thin on an empty VG."""
+        lvm_type, create = self.effective_lvm_type(creating=True)
+        if create:
+            self.lvm.run_batch([['lvcreate', '--yes', '--thin', '--extents', '100%FREE',
+                                 '%s/%s' % (self.vg_name, self.pool_name)]])
+            self.refresh()
+            if self.lv(self.pool_name) is None:
+                raise CinderkitError('could not create thin pool %s/%s' % (self.vg_name, self.pool_name))
+        return lvm_type
+
+    def create_volume(self, spec):
+        self.create_volumes([spec])
+
+    def create_volumes(self, specs):
+        """Create plain volumes; many go to one ``lvm`` process, one query verifies."""
+        if not specs:
+            return
+        lvm_type = self.ensure_pool()
+        self.check_space(specs, lvm_type)
+        cmds = []
+        for s in specs:
+            tags = self._tags(KIND_VOLUME, s.source) + list(s.tags)
+            cmds.append(self.lvm.lvcreate_argv(s.name, s.size_bytes, tags=tags,
+                                               thin_pool=self.pool_name if lvm_type == 'thin' else None))
+        errors = self.lvm.run_batch(cmds)
+        self.refresh()
+        missing = [s.name for s in specs if self.lv(s.name) is None]
+        if missing:
+            raise CinderkitError('LVM did not create %d of %d volume(s): %s. LVM said: %s'
+                                 % (len(missing), len(specs), ', '.join(missing[:20]),
+                                    (errors or '').strip()[-2000:]),
+                                 failed=missing)
+
+    def delete_volume(self, name):
+        self.delete_volumes([name])
+
+    def delete_volumes(self, names):
+        """Wipe thick volumes (volume_clear), then one lvremove for all."""
+        inv = self.get_inventory()
+        names = [n for n in names if n in inv.volumes]
+        if not names:
+            return
+        busy = [n for n in names if inv.volumes[n].snapshots]
+        if busy:
+            raise Conflict('cannot delete volume(s) %s: they still have snapshots (%s); delete the '
+                           'snapshots first' % (', '.join(busy), ', '.join(
+                               s for n in busy for s in inv.volumes[n].snapshots)))
+        for n in names:
+            vol = inv.volumes[n]
+            if not vol.thin and self.config.volume_clear != 'none':
+                self._clear(self.lv(n), self.local_path(n))
+        self.lvm.lvremove(names)
+        self.refresh()
+
+    def _clear(self, lv, path):
+        size = lv.size
+        if self.config.volume_clear_size:
+            size = min(size, self.config.volume_clear_size * 1024 * 1024)
+        if not os.path.exists(path):
+            raise CinderkitError(
+                'cannot wipe %s before deleting it: the device %s does not exist (inactive LV or no '
+                "device-mapper). Activate it, or set backend option volume_clear: none to delete "
+                'without wiping' % (lv.name, path))
+        _copy.zero_device(self.runner, path, size, self.config.volume_dd_blocksize,
+                          self.config.volume_clear_ionice)
+
+    # -- snapshots --------------------------------------------------------------
+    def create_snapshot(self, name, volume_name, cow_bytes=None):
+        inv = self.get_inventory()
+        vol = inv.volumes[volume_name]
+        lv_name = escape_snapshot(name)
+        if vol.thin:
+            argv = self.lvm.lvcreate_argv(lv_name, snapshot_of=volume_name,
+                                          tags=self._tags(KIND_SNAPSHOT), extra=('--setactivationskip', 'y'))
+        else:
+            cow = self.snapshot_cow_bytes(vol.size_bytes, cow_bytes)
+            vg, _ = self._load()
+            if cow > vg.free:
+                raise Conflict('volume group %r has %s free; the snapshot needs %s of CoW space. '
+                               'Nothing was changed' % (self.vg_name, _human(vg.free), _human(cow)))
+            argv = self.lvm.lvcreate_argv(lv_name, cow, snapshot_of=volume_name,
+                                          tags=self._tags(KIND_SNAPSHOT))
+        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        self.refresh()
+
+    def delete_snapshot(self, name):
+        inv = self.get_inventory()
+        snap = inv.snapshots.get(name)
+        if snap is None:
+            return
+        lv = self.lv(snap.extra['lv_name'])
+        if lv.is_cow_snapshot and self.config.volume_clear != 'none':
+            if not lv.active:
+                self.lvm.lvchange(lv.name, '--activate', 'y')
+            self._clear(lv, dm_path(self.vg_name, lv.name) + '-cow')
+        self.lvm.lvremove([lv.name])
+        self.refresh()
+
+    def _activate_for_read(self, lv_name):
+        lv = self.lv(lv_name)
+        if lv is not None and not lv.active:
+            self.lvm.lvchange(lv_name, '--activate', 'y', '--ignoreactivationskip')
+
+    def _thin_copy_of(self, spec, src_lv, src_size):
+        """Thin clone: a thin snapshot made writable and independent (Cinder)."""
+        tags = self._tags(KIND_VOLUME, spec.source)
+        argv = self.lvm.lvcreate_argv(spec.name, snapshot_of=src_lv, tags=tags,
+                                      extra=('--setactivationskip', 'n'))
+        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        self.lvm.lvchange(spec.name, '--activate', 'y', '--ignoreactivationskip')
+        if spec.size_bytes > src_size:
+            self.lvm.lvextend(spec.name, spec.size_bytes)
+        self.refresh()
+
+    def _thick_copy_of(self, spec, src_path, src_size, cleanup=None):
+        """Create a thick LV and copy ``src_path`` into it; remove it on failure."""
+        self.check_space([spec], 'default')
+        argv = self.lvm.lvcreate_argv(spec.name, spec.size_bytes,
+                                      tags=self._tags(KIND_VOLUME, spec.source))
+        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        try:
+            _copy.copy_device(self.runner, src_path, self.local_path(spec.name), src_size,
+                              target_is_zero=False)
+        except BaseException as exc:
+            self._remove_half_made(spec.name, exc)
+            raise
+        finally:
+            if cleanup:
+                cleanup()
+        self.refresh()
+
+    def _remove_half_made(self, name, exc):
+        try:
+            self.lvm.lvremove([name])
+        except CinderkitError:
+            pass
+        self.refresh()
+        if isinstance(exc, CinderkitError):
+            exc.msg = '%s; the half-made volume %s was removed' % (exc.msg, name)
+
+    def create_volume_from_snapshot(self, spec, snapshot_name):
+        inv = self.get_inventory()
+        snap = inv.snapshots[snapshot_name]
+        lv_name = snap.extra['lv_name']
+        if snap.thin:
+            self._thin_copy_of(spec, lv_name, snap.size_bytes)
+            return
+        self._activate_for_read(lv_name)
+        self._thick_copy_of(spec, self.local_path(lv_name), snap.size_bytes)
+
+    def create_cloned_volume(self, spec, src_volume_name):
+        inv = self.get_inventory()
+        src = inv.volumes[src_volume_name]
+        if src.thin:
+            self._thin_copy_of(spec, src_volume_name, src.size_bytes)
+            return
+        # thick: copy through a temporary snapshot so the source stays usable
+        tmp = 'clone-snap-%s' % spec.name
+        cow = self.snapshot_cow_bytes(src.size_bytes)
+        self.check_space([spec], 'default', extra_thick_bytes=cow)
+        self.lvm.runner.run(self.lvm.lvcreate_argv(tmp, cow, snapshot_of=src_volume_name,
+                                                   tags=('ck.kind=temp',)),
+                            write=True, env=self.lvm.env)
+
+        def drop_tmp():
+            self.lvm.lvremove([tmp])
+
+        self._activate_for_read(tmp)
+        self._thick_copy_of(spec, self.local_path(tmp), src.size_bytes, cleanup=drop_tmp)
+
+    # -- extend -----------------------------------------------------------------
+    def extend_volume(self, name, new_size_bytes):
+        """Grow; online unless a thick origin with snapshots (LVM: only while inactive)."""
+        lv = self.lv(name)
+        if lv.is_origin:
+            if lv.open:
+                raise Conflict(
+                    'volume %s is a thick volume with snapshots and is in use; LVM resizes such '
+                    'an origin only while it is inactive. Stop using it (remove its export) or '
+                    'delete its snapshots, then extend' % name)
+            was_active = lv.active
+            if was_active:
+                self.lvm.lvchange(name, '--activate', 'n')
+            try:
+                self.lvm.lvextend(name, new_size_bytes)
+            finally:
+                if was_active:
+                    self.lvm.lvchange(name, '--activate', 'y')
+            self.refresh()
+            return False
+        self.lvm.lvextend(name, new_size_bytes)
+        self.refresh()
+        return True
+
+    # -- revert -----------------------------------------------------------------
+    def revert_to_snapshot(self, volume_name, snapshot_name):
+        """Merge the snapshot into the volume, keep the volume's size, recreate the snapshot."""
+        inv = self.get_inventory()
+        vol = inv.volumes[volume_name]
+        snap = inv.snapshots[snapshot_name]
+        lv = self.lv(volume_name)
+        if lv.open:
+            raise Conflict('volume %s is open (in use); LVM would only merge the snapshot at its '
+                           'next activation. Detach it and remove its export, then revert' % volume_name)
+        cow = snap.extra.get('cow_size_bytes')
+        self.lvm.lvconvert_merge(snap.extra['lv_name'])
+        if not vol.thin:
+            # a merge of an active origin finishes in the background; cycle it
+            if lv.active:
+                self.lvm.lvchange(volume_name, '--activate', 'n')
+                self.lvm.lvchange(volume_name, '--activate', 'y')
+        self.refresh()
+        cur = self.lv(volume_name)
+        if cur is not None and cur.size < vol.size_bytes:
+            self.lvm.lvextend(volume_name, vol.size_bytes)
+        if cur is not None and vol.thin and not cur.active:
+            self.lvm.lvchange(volume_name, '--activate', 'y', '--ignoreactivationskip')
+        if cur is not None and vol.thin:
+            # the merged thin snapshot took the origin's place: restore the volume's tags
+            missing = [t for t in self._tags(KIND_VOLUME) if t not in cur.tags]
+            extra = [t for t in cur.tags if t.startswith(TAG_KIND + '=') and t not in missing
+                     and t != '%s=%s' % (TAG_KIND, KIND_VOLUME)]
+            if missing or extra:
+                self.lvm.addtags(volume_name, add=missing, delete=extra)
+            if cur.skip_activation:
+                self.lvm.lvchange(volume_name, '--setactivationskip', 'n')
+        self.refresh()
+        self.create_snapshot(snapshot_name, volume_name, cow_bytes=cow)
+
+    # -- images -----------------------------------------------------------------
+    def copy_image_to_volume(self, spec, image):
+        lvm_type = self.ensure_pool()
+        self.check_space([spec], lvm_type)
+        argv = self.lvm.lvcreate_argv(spec.name, spec.size_bytes,
+                                      tags=self._tags(KIND_VOLUME, spec.source),
+                                      thin_pool=self.pool_name if lvm_type == 'thin' else None)
+        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        try:
+            _copy.image_to_device(self.runner, image, self.local_path(spec.name),
+                                  target_is_zero=(lvm_type == 'thin'))
+        except BaseException as exc:
+            self._remove_half_made(spec.name, exc)
+            raise
+        self.refresh()
+
+    def copy_volume_to_image(self, name, image):
+        self._activate_for_read(name)
+        return _copy.device_to_image(self.runner, self.local_path(name), image)
+
+    # -- manage -----------------------------------------------------------------
+    def _ref_name(self, existing_ref, param='source_name'):
+        if isinstance(existing_ref, dict):
+            if 'source-name' not in existing_ref:
+                raise InvalidParameter(param, 'reference %r has no source-name element' % (existing_ref,),
+                                       "use {'source-name': LV_NAME}")
+            existing_ref = existing_ref['source-name']
+        if not isinstance(existing_ref, str) or not existing_ref:
+            raise InvalidParameter(param, 'reference must be an LV name', "use {'source-name': LV_NAME}")
+        return existing_ref
+
+    def manage_existing_get_size(self, existing_ref):
+        name = self._ref_name(existing_ref)
+        lv = self.lv(name)
+        if lv is None:
+            raise NotFound("parameter 'source_name': logical volume %r does not exist in volume group %r"
+                           % (name, self.vg_name))
+        return int(math.ceil(lv.size / float(GiB)))
+
+    manage_existing_snapshot_get_size = manage_existing_get_size
+
+    def _adopt(self, name, existing_ref, kind, rename):
+        src = self._ref_name(existing_ref)
+        lv = self.lv(src)
+        if lv is None:
+            raise NotFound("logical volume %r does not exist in volume group %r" % (src, self.vg_name))
+        target_lv = escape_snapshot(name) if kind == KIND_SNAPSHOT else name
+        if rename and target_lv != src:
+            self.lvm.lvrename(src, target_lv)
+        kept = [t for t in lv.tags if t.startswith(TAG_KIND + '=')]
+        self.lvm.addtags(target_lv if rename else src, add=['%s=%s' % (TAG_KIND, kind)], delete=kept)
+        self.refresh()
+
+    def manage_existing(self, name, existing_ref, rename=True):
+        self._adopt(name, existing_ref, KIND_VOLUME, rename)
+
+    def manage_existing_snapshot(self, name, existing_ref, rename=True):
+        self._adopt(name, existing_ref, KIND_SNAPSHOT, rename)
+
+    def unmanage(self, name):
+        lv = self.lv(name)
+        if lv is not None:
+            self.lvm.addtags(name, delete=[t for t in lv.tags if t.startswith('ck.')])
+            self.refresh()
+
+    def unmanage_snapshot(self, name):
+        self.unmanage(escape_snapshot(name))
+
+    def _manageable(self, want_snapshots, exported=()):
+        inv = self.get_inventory()
+        entries = []
+        for lv in self._lvs:
+            managed_kind = lv.tag_value(TAG_KIND)
+            is_snap = (managed_kind == KIND_SNAPSHOT or lv.is_cow_snapshot
+                       or (lv.is_thin and lv.origin and lv.skip_activation and managed_kind != KIND_VOLUME))
+            internal = lv.is_thin_pool or lv.is_internal or managed_kind == 'temp'
+            if internal and not want_snapshots:
+                pass
+            elif is_snap != want_snapshots:
+                continue
+            entry = {'reference': {'source-name': lv.name},
+                     'size': int(math.ceil(lv.size / float(GiB))),
+                     'cinder_id': None, 'extra_info': None}
+            if managed_kind in (KIND_VOLUME, KIND_SNAPSHOT):
+                entry['safe_to_manage'] = False
+                entry['reason_not_safe'] = 'already managed'
+                entry['cinder_id'] = unescape_snapshot(lv.name) if managed_kind == KIND_SNAPSHOT else lv.name
+            elif internal:
+                entry['safe_to_manage'] = False
+                entry['reason_not_safe'] = ('thin pool' if lv.is_thin_pool else 'internal LV (%s)'
+                                            % (lv.segtype if not managed_kind else 'temporary'))
+            elif lv.open:
+                entry['safe_to_manage'] = False
+                entry['reason_not_safe'] = '%s in use' % ('snapshot' if want_snapshots else 'volume')
+            elif lv.name in exported:
+                entry['safe_to_manage'] = False
+                entry['reason_not_safe'] = 'exported'
+            else:
+                entry['safe_to_manage'] = True
+                entry['reason_not_safe'] = None
+            entry['extra_info'] = 'lvm_type=%s, attr=%s' % ('thin' if lv.is_thin else
+                                                             ('thin-pool' if lv.is_thin_pool else 'default'),
+                                                             lv.attr)
+            if want_snapshots:
+                entry['source_reference'] = {'source-name': lv.origin}
+            entries.append(entry)
+        del inv
+        return entries
+
+    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
+                               sort_dirs=None, exported=()):
+        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
+        return paginate(self._manageable(False, exported), marker, limit, offset, sort_keys, sort_dirs)
+
+    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
+                                 sort_dirs=None, exported=()):
+        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
+        return paginate(self._manageable(True, exported), marker, limit, offset, sort_keys, sort_dirs)
+
+    # -- stats ------------------------------------------------------------------
+    def get_volume_stats(self, refresh=False):
+        vg, lvs = self._load(refresh)
+        lvm_type, _ = self.effective_lvm_type()
+        pool = next((lv for lv in lvs if lv.name == self.pool_name and lv.is_thin_pool), None)
+        if lvm_type == 'thin' and pool is not None:
+            total = _gb(pool.size)
+            used = pool.size / 100.0 * (pool.data_percent or 0.0)
+            free = round((pool.size - used) / float(GiB), 2)
+            provisioned = round(sum(lv.size for lv in lvs if lv.name != self.pool_name) / float(GiB), 2)
+        else:
+            total = _gb(vg.size)
+            free = _gb(vg.free)
+            provisioned = round(float(total) - float(free), 2)
+        thin = lvm_type == 'thin'
+        location_info = 'LVMVolumeDriver:%s:%s:%s:%s' % (socket.gethostname(), self.vg_name,
+                                                          lvm_type, self.config.lvm_mirrors)
+        pool_stats = dict(
+            pool_name=self.backend_name,
+            total_capacity_gb=total,
+            free_capacity_gb=free,
+            reserved_percentage=self.config.reserved_percentage,
+            location_info=location_info,
+            QoS_support=False,
+            provisioned_capacity_gb=provisioned,
+            max_over_subscription_ratio=self.config.max_over_subscription_ratio,
+            thin_provisioning_support=thin,
+            thick_provisioning_support=not thin,
+            total_volumes=len(lvs),
+            filter_function=self.config.filter_function,
+            goodness_function=self.config.goodness_function,
+            multiattach=True,
+            backend_state='up',
+        )
+        return dict(
+            volume_backend_name=self.backend_name,
+            vendor_name=self.vendor_name,
+            driver_version=self.VERSION,
+            storage_protocol=storage_protocol_for(self.config.target_helper, self.config.target_protocol),
+            pools=[pool_stats],
+            shared_targets=self.config.lvm_share_target,
+            sparse_copy_volume=thin,
+            total_capacity_gb=total,
+            free_capacity_gb=free,
+            reserved_percentage=self.config.reserved_percentage,
+            online_extend_support=self.online_extend_support(),
+            lvm_type=lvm_type,
+            volume_group=self.vg_name,
+        )
+
+    def vendor_properties(self):
+        return {
+            'cinderkit:lvm_type': dict(
+                title='LVM type', description='Provisioning of new LVs on this backend.',
+                type='string', enum=['default', 'thin']),
+            'cinderkit:volume_clear': dict(
+                title='Volume clear', description='How thick volumes are wiped on delete.',
+                type='string', enum=['none', 'zero'], default=self.config.volume_clear),
+            'cinderkit:snapshot_cow_percent': dict(
+                title='Snapshot CoW size', description='Thick snapshot CoW area, percent of origin.',
+                type='integer', minimum=1, maximum=100,
+                default=self.config.get('lvm_snapshot_cow_percent', 100)),
+        }
+
+    def online_extend_support(self):
+        """True when extend works on a volume in use, including its export."""
+        helper = registered_targets().get(self.config.target_helper)
+        target_ok = helper.online_extend if helper is not None else True
+        return 'online_extend' in self.capabilities and target_ok
+
+
+def _gb(b):
+    return round(b / float(GiB), 2)
+
+
+def _human(b):
+    for unit, div in (('TiB', 1024 ** 4), ('GiB', GiB), ('MiB', 1024 ** 2)):
+        if b >= div:
+            return '%.2f %s' % (b / float(div), unit)
+    return '%d B' % b
+
+
+__all__ = ['LVMDriver', 'MissingDependency', 'CommandFailed']

@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: backend_facts
+short_description: Cinder-style stats and capabilities of a storage backend
+version_added: 0.1.0
+description:
+  - Returns what Cinder's C(get_volume_stats) and C(init_capabilities) return for the backend, as
+    C(ansible_facts.cinderkit_backends[<volume_backend_name>]).
+  - For LVM the stats come from one C(vgs) and one C(lvs) call in JSON, whatever the LV count.
+  - Changes nothing. With O(ignore:lvm_type=auto) and no thin pool yet, the stats describe the
+    volume group as it is (thick); the pool is created by the first volume task.
+author:
+  - cinderkit.storage maintainers
+extends_documentation_fragment:
+  - cinderkit.storage.backend
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  facts:
+    support: full
+options: {}
+'''
+
+EXAMPLES = r'''
+- name: Read the LVM backend's stats
+  cinderkit.storage.backend_facts:
+    backend:
+      volume_driver: lvm
+      volume_group: cinder-volumes
+      volume_backend_name: lvm-1
+
+- name: Show free space
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.cinderkit_backends['lvm-1'].free_capacity_gb }} GiB free"
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: Facts to add to ansible_facts.
+  returned: always
+  type: complex
+  contains:
+    cinderkit_backends:
+      description: Backend name to its stats. Each call sets the entry of its own backend.
+      type: dict
+      contains:
+        volume_backend_name:
+          description: C(volume_backend_name) option, else the driver's default (C(LVM)).
+          type: str
+          sample: LVM
+        vendor_name:
+          description: Vendor name, as Cinder's driver reports it.
+          type: str
+          sample: Open Source
+        driver_version:
+          description: Driver version.
+          type: str
+          sample: 3.0.0
+        storage_protocol:
+          description: Cinder's spelling of the protocol (C(iSCSI), C(iSER), C(NVMe-oF), C(ceph)).
+          type: str
+          sample: iSCSI
+        total_capacity_gb:
+          description: Total capacity in GiB (the thin pool for thin LVM, else the VG).
+          type: float
+        free_capacity_gb:
+          description: Free capacity in GiB.
+          type: float
+        reserved_percentage:
+          description: The C(reserved_percentage) option.
+          type: int
+        online_extend_support:
+          description: Whether M(cinderkit.storage.extend) grows volumes that are in use and exported.
+          type: bool
+        pools:
+          description:
+            - One pool per backend pool, with C(pool_name), C(total_capacity_gb), C(free_capacity_gb),
+              C(provisioned_capacity_gb), C(max_over_subscription_ratio), C(thin_provisioning_support),
+              C(thick_provisioning_support), C(total_volumes), C(location_info), C(multiattach),
+              C(backend_state), C(QoS_support), C(reserved_percentage), C(filter_function) and
+              C(goodness_function), as Cinder's driver reports them.
+          type: list
+          elements: dict
+        capabilities:
+          description:
+            - Cinder's C(init_capabilities) output - the stats plus C(properties) (standard
+              C(thin_provisioning), C(compression), C(qos), C(replication_enabled) and vendor
+              properties under C(vendor_prefix)).
+          type: dict
+commands:
+  description: Commands this task ran.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+
+
+def run(m):
+    driver = m.driver
+    stats = driver.get_volume_stats()
+    facts = dict(stats)
+    facts['capabilities'] = driver.init_capabilities(stats)
+    return dict(changed=False, ansible_facts=dict(cinderkit_backends={driver.backend_name: facts}))
+
+
+def main():
+    m = CinderkitModule(argument_spec=dict())
+    m.run(run)
+
+
+if __name__ == '__main__':
+    main()
