@@ -150,6 +150,16 @@ class LV(object):
         return None
 
 
+def dm_available():
+    """True when the running kernel has device-mapper (a /dev/mapper/control
+    node alone proves nothing: LVM creates it even where the kernel lacks dm)."""
+    try:
+        with open('/proc/misc') as fh:
+            return any(line.split()[-1] == 'device-mapper' for line in fh if line.split())
+    except (IOError, OSError):
+        return False
+
+
 def dm_path(vg, lv):
     return '/dev/mapper/%s-%s' % (vg.replace('-', '--'), lv.replace('-', '--'))
 

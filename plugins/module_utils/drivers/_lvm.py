@@ -23,7 +23,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, Conflict, InvalidParameter, MissingDependency, NotFound,
     NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils._lvm import (
-    LVMClient, dm_path, name_problem)
+    LVMClient, dm_available, dm_path, name_problem)
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
@@ -144,7 +144,7 @@ class LVMDriver(VolumeDriver):
     def thin_supported(self):
         """Thin pools need device-mapper, activation and thin-provisioning-tools."""
         if self._thin_ok is None:
-            self._thin_ok = (os.path.exists('/dev/mapper/control')
+            self._thin_ok = (dm_available()
                              and bool(shutil.which('thin_check', path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin'))
                              and self.lvm.activation_enabled())
         return self._thin_ok

@@ -1,0 +1,287 @@
+#!/bin/bash
+# tests/harness/vm.sh - the project's VM harness for the tier that needs a real
+# kernel storage stack (device-mapper, LIO, nvmet, iSCSI/NVMe initiators).
+#
+# Boots Debian's kernel (linux-image-amd64) under qemu TCG with THIS host's root
+# filesystem shared read-only over 9p, RAM overlays on the writable folders, and a
+# sparse scratch disk (ext4, mounted at /mnt/scratch in the guest).
+#
+#   vm.sh run 'COMMAND'        one-shot: boot, run COMMAND as root, stream output,
+#                              exit with its exit code (files the guest writes to
+#                              $VM_OUT_GUEST are copied to $VM_OUT on the host)
+#   vm.sh start NAME           boot in the background with sshd on 127.0.0.1:<port>;
+#                              prints "host port key" once ssh answers
+#   vm.sh ssh NAME 'COMMAND'   run a command in a started VM
+#   vm.sh stop NAME            power it off and clean up
+#   vm.sh info NAME            "host port key user" of a started VM
+#
+# Env: VM_MEM (2G) VM_CPUS (2) VM_TIMEOUT (s, 1500) VM_DISK_GB (20, sparse)
+#      VM_OUT (host dir for results of `run`) VM_KERNEL VM_VERBOSE=1
+#      VM_STATE (state dir for started VMs, default .build/vm)
+# Debian packages: qemu-system-x86 linux-image-amd64 busybox-static cpio e2fsprogs
+#   openssh-server openssh-client (start/ssh), plus the storage tools under test.
+# KVM does not work on these hosts (the guest hangs), hence TCG; Python in the
+# guest is 20-60x slower than on the host, so batch work into few boots.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MODE=${1:-}
+shift || true
+
+KERNEL=${VM_KERNEL:-$(ls -1v /boot/vmlinuz-* 2>/dev/null | tail -1)}
+[ -n "$KERNEL" ] || { echo "vm.sh: no kernel in /boot (apt-get install linux-image-amd64)" >&2; exit 2; }
+KVER=${KERNEL##*/vmlinuz-}
+MEM=${VM_MEM:-2G}
+CPUS=${VM_CPUS:-2}
+TIMEOUT=${VM_TIMEOUT:-1500}
+DISK_GB=${VM_DISK_GB:-20}
+WORK=${VM_WORKDIR:-/var/tmp/cinderkit-vm}
+CACHE=$WORK/cache
+INITRD=$CACHE/initramfs-$KVER.cpio.gz
+STATE_ROOT=${VM_STATE:-$ROOT/.build/vm}
+
+[ -d "/lib/modules/$KVER" ] || { echo "vm.sh: /lib/modules/$KVER missing (apt-get install linux-image-amd64)" >&2; exit 2; }
+command -v qemu-system-x86_64 >/dev/null || { echo "vm.sh: qemu-system-x86_64 missing (apt-get install qemu-system-x86)" >&2; exit 2; }
+
+log() { [ -n "${VM_VERBOSE:-}" ] && echo "[vm.sh] $*" >&2 || true; }
+
+# ------------------------------------------------------------------ initramfs (cached)
+build_initramfs() {
+  local d m; d=$(mktemp -d)
+  mkdir -p "$d"/{bin,dev,proc,sys,newroot,mods}
+  cp /bin/busybox "$d/bin/busybox"
+  if ldd /bin/busybox >/dev/null 2>&1; then echo "vm.sh: /bin/busybox is dynamic; apt-get install busybox-static" >&2; exit 2; fi
+  for a in sh mount umount mkdir insmod switch_root cat echo sleep poweroff cp ln chmod; do ln -s busybox "$d/bin/$a"; done
+  local mods=()
+  for m in 9p 9pnet_virtio virtio_pci overlay virtio_console virtio-rng virtio_blk; do
+    mods+=( $(modprobe -S "$KVER" --show-depends $m 2>/dev/null | awk '$1=="insmod"{print $2}') )
+  done
+  : > "$d/mods/order"
+  for m in "${mods[@]}"; do
+    grep -qx "$(basename "$m")" "$d/mods/order" && continue
+    cp "$m" "$d/mods/"; basename "$m" >> "$d/mods/order"
+  done
+  cat > "$d/init" <<'EOF'
+#!/bin/sh
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in $(cat /mods/order); do insmod /mods/$m 2>/dev/null; done
+mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose,access=any hostroot /newroot || {
+  echo "stage1: cannot mount 9p root"; poweroff -f; }
+mount -t tmpfs -o mode=755 run /newroot/run
+mkdir -p /newroot/run/ov /newroot/run/xfer
+for d in etc var root tmp home srv mnt opt usr; do
+  [ -d /newroot/$d ] || continue
+  mkdir -p /newroot/run/ov/$d/u /newroot/run/ov/$d/w
+  mount -t overlay -o lowerdir=/newroot/$d,upperdir=/newroot/run/ov/$d/u,workdir=/newroot/run/ov/$d/w ov-$d /newroot/$d
+done
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=any xfer /newroot/run/xfer
+cp /bin/busybox /newroot/run/busybox
+umount /proc /sys; mount --move /dev /newroot/dev
+exec switch_root /newroot /bin/bash /run/xfer/stage2.sh
+EOF
+  chmod +x "$d/init"
+  mkdir -p "$CACHE"
+  (cd "$d" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp"
+  mv "$INITRD.tmp" "$INITRD"; rm -rf "$d"
+}
+
+# PVH boot of the uncompressed vmlinux skips slow real-mode setup and decompression under TCG
+boot_kernel() {
+  local vml=$CACHE/vmlinux-$KVER
+  if [ ! -s "$vml" ] && head -c 4 "$KERNEL" | grep -q 'HdrS\|MZ'; then
+    mkdir -p "$CACHE"
+    /usr/bin/python3 - "$KERNEL" "$vml.tmp" <<'PY' && mv "$vml.tmp" "$vml" || rm -f "$vml.tmp"
+import sys, lzma, zlib
+d = open(sys.argv[1], 'rb').read()
+for magic, fn in ((b'\xfd7zXZ\x00', lambda b: lzma.LZMADecompressor().decompress(b)),
+                  (b'\x1f\x8b\x08', lambda b: zlib.decompressobj(31).decompress(b))):
+    i = d.find(magic)
+    while i >= 0:
+        try:
+            out = fn(d[i:])
+            if out[:4] == b'\x7fELF':
+                open(sys.argv[2], 'wb').write(out); sys.exit(0)
+        except Exception:
+            pass
+        i = d.find(magic, i + 1)
+sys.exit(1)
+PY
+  fi
+  if [ -s "$vml" ] && readelf -n "$vml" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)'; then
+    echo "$vml"
+  else
+    echo "$KERNEL"
+  fi
+}
+
+# ------------------------------------------------------------------ stage 2 (PID 1 in the guest)
+write_stage2() {  # write_stage2 XFER CWD
+  local xfer=$1 cwd=$2
+  cat > "$xfer/stage2.sh" <<EOF
+#!/bin/bash
+exec </dev/null >/dev/hvc0 2>&1
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8
+export LVM_SUPPRESS_FD_WARNINGS=1 PYTHONDONTWRITEBYTECODE=1 CINDERKIT_IN_VM=1
+mount -t proc proc /proc; mount -t sysfs sys /sys
+mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm
+modprobe configfs 2>/dev/null; mount -t configfs configfs /sys/kernel/config 2>/dev/null
+mount -t tmpfs tmpfs /var/log
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+mkdir -p /run/lock /run/lvm /run/udev /run/sshd /mnt/scratch
+ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin; ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
+hostname cinderkit-vm; ip link set lo up
+for m in loop dm_mod dm_snapshot dm_thin_pool dm_bufio; do modprobe \$m 2>/dev/null; done
+# the host's lvm.conf may say activation=0; the guest has device-mapper
+[ -f /etc/lvm/lvm.conf ] && sed -i 's/^\([[:space:]]*activation[[:space:]]*=[[:space:]]*\)0/\11/' /etc/lvm/lvm.conf
+# the host's files are read-only here; give initiator tools their own identities
+mkdir -p /etc/iscsi /etc/nvme
+[ -s /etc/iscsi/initiatorname.iscsi ] || echo "InitiatorName=\$(iscsi-iname 2>/dev/null || echo iqn.2004-10.com.ubuntu:01:cinderkitvm)" > /etc/iscsi/initiatorname.iscsi
+[ -s /etc/nvme/hostnqn ] || (nvme gen-hostnqn > /etc/nvme/hostnqn 2>/dev/null || true)
+if [ -x /usr/bin/dbus-daemon ]; then mkdir -p /run/dbus; dbus-daemon --system --fork --nopidfile 2>/dev/null; fi
+if [ -x /lib/systemd/systemd-udevd ]; then /lib/systemd/systemd-udevd --daemon 2>/dev/null; fi
+if [ -b /dev/vda ]; then mount -o discard /dev/vda /mnt/scratch 2>/dev/null || echo "[vm] cannot mount scratch disk"; fi
+if [ -f /run/xfer/ssh/authorized_keys ]; then
+  modprobe virtio_net 2>/dev/null
+  ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+  /usr/sbin/sshd -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o UsePAM=no \
+    -o StrictModes=no -o AuthorizedKeysFile=/run/xfer/ssh/authorized_keys \
+    -o HostKey=/run/xfer/ssh/host_ed25519 -o UseDNS=no -o PidFile=/run/sshd.pid \
+    -o AcceptEnv='LANG LC_* ANSIBLE_* CINDERKIT_*' -o SetEnv='PYTHONDONTWRITEBYTECODE=1 CINDERKIT_IN_VM=1'
+fi
+[ -n "\${VM_VERBOSE:-$VM_VERBOSE_FLAG}" ] && echo "[vm] guest ready, uptime \$(cut -d' ' -f1 /proc/uptime)s"
+cd "$cwd" 2>/dev/null || cd /
+bash /run/xfer/cmd.sh </dev/null
+rc=\$?
+echo \$rc > /run/xfer/rc
+sync
+/run/busybox poweroff -f
+EOF
+}
+
+# ------------------------------------------------------------------ qemu
+launch() {  # launch XFER NETOPTS... (foreground; caller backgrounds it)
+  local xfer=$1; shift
+  local bootk log=$xfer/console.log
+  bootk=$(boot_kernel)
+  timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 \
+    -accel tcg,thread=multi -cpu max -smp "$CPUS" -m "$MEM" -machine q35 \
+    -nodefaults -no-user-config -display none -no-reboot \
+    -kernel "$bootk" -initrd "$INITRD" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off tsc=reliable" \
+    -serial "file:$log" -monitor none \
+    -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+    -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
+    -fsdev local,id=xfer,path="$xfer",security_model=none \
+    -device virtio-9p-pci,fsdev=xfer,mount_tag=xfer \
+    -drive file="$xfer/scratch.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
+    -device virtio-serial-pci -chardev stdio,id=out,signal=off -device virtconsole,chardev=out \
+    -device virtio-rng-pci "$@" </dev/null
+}
+
+new_xfer() {
+  mkdir -p "$WORK"
+  local x; x=$(mktemp -d "$WORK/xfer.XXXXXX")
+  truncate -s "${DISK_GB}G" "$x/scratch.img"
+  mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1,nodiscard -L scratch "$x/scratch.img"
+  echo "$x"
+}
+
+prepare() {
+  [ -s "$INITRD" ] || build_initramfs
+  # the guest cannot write .pyc files to the read-only host tree: compile them here
+  if [ -x "$ROOT/.venv/bin/python" ]; then
+    "$ROOT/.venv/bin/python" -m compileall -q -j 0 "$ROOT/plugins" "$ROOT/tests" >/dev/null 2>&1 || true
+  fi
+}
+
+cmd_run() {
+  [ $# -ge 1 ] || { echo "usage: vm.sh run 'command'" >&2; exit 2; }
+  prepare
+  local xfer qpid=
+  xfer=$(new_xfer)
+  trap '[ -n "$qpid" ] && kill $qpid 2>/dev/null; rm -rf "$xfer"' EXIT INT TERM
+  mkdir -p "$xfer/out"
+  printf 'export VM_OUT_GUEST=/run/xfer/out\n%s\n' "$1" > "$xfer/cmd.sh"
+  VM_VERBOSE_FLAG=${VM_VERBOSE:-} write_stage2 "$xfer" "${VM_CWD:-$PWD}"
+  local t0; t0=$(date +%s)
+  launch "$xfer" &
+  qpid=$!
+  wait $qpid || true
+  qpid=
+  log "wall $(( $(date +%s) - t0 ))s"
+  if [ -n "${VM_OUT:-}" ]; then mkdir -p "$VM_OUT"; cp -a "$xfer/out/." "$VM_OUT/" 2>/dev/null || true; fi
+  if [ -s "$xfer/rc" ]; then exit "$(cat "$xfer/rc")"; fi
+  echo "vm.sh: the guest did not report an exit code (timeout ${TIMEOUT}s or crash); console log tail:" >&2
+  tail -n 30 "$xfer/console.log" >&2 || true
+  exit 125
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+cmd_start() {
+  local name=${1:?usage: vm.sh start NAME}
+  local st=$STATE_ROOT/$name
+  if [ -f "$st/pid" ] && kill -0 "$(cat "$st/pid")" 2>/dev/null; then
+    echo "vm.sh: VM $name is already running" >&2; cat "$st/info"; return 0
+  fi
+  prepare
+  rm -rf "$st"; mkdir -p "$st"
+  local xfer port
+  xfer=$(new_xfer); echo "$xfer" > "$st/xfer"
+  mkdir -p "$xfer/ssh"
+  ssh-keygen -q -t ed25519 -N '' -f "$st/id_ed25519" -C "cinderkit-vm-$name"
+  ssh-keygen -q -t ed25519 -N '' -f "$xfer/ssh/host_ed25519" -C "cinderkit-vm-host"
+  cp "$st/id_ed25519.pub" "$xfer/ssh/authorized_keys"
+  printf 'while [ ! -e /run/xfer/stop ]; do sleep 1; done\n' > "$xfer/cmd.sh"
+  VM_VERBOSE_FLAG=${VM_VERBOSE:-} write_stage2 "$xfer" /
+  port=$(free_port)
+  ( launch "$xfer" -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
+      -device virtio-net-pci,netdev=n0 >"$st/console.out" 2>&1 ) &
+  echo $! > "$st/pid"
+  echo "127.0.0.1 $port $st/id_ed25519 root" > "$st/info"
+  local deadline=$(( $(date +%s) + ${VM_BOOT_TIMEOUT:-180} ))
+  until ssh_cmd "$name" true >/dev/null 2>&1; do
+    if ! kill -0 "$(cat "$st/pid")" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "vm.sh: VM $name did not come up; console:" >&2
+      tail -n 30 "$xfer/console.log" "$st/console.out" >&2 2>/dev/null || true
+      cmd_stop "$name"; exit 1
+    fi
+    sleep 1
+  done
+  cat "$st/info"
+}
+
+ssh_cmd() {
+  local name=$1; shift
+  local st=$STATE_ROOT/$name host port key user
+  read -r host port key user < "$st/info"
+  ssh -q -i "$key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+      -o ConnectTimeout=5 -o BatchMode=yes "$user@$host" "$@"
+}
+
+cmd_stop() {
+  local name=${1:?usage: vm.sh stop NAME}
+  local st=$STATE_ROOT/$name
+  [ -d "$st" ] || return 0
+  local xfer; xfer=$(cat "$st/xfer" 2>/dev/null || true)
+  [ -n "$xfer" ] && touch "$xfer/stop" 2>/dev/null
+  if [ -f "$st/pid" ]; then
+    local pid; pid=$(cat "$st/pid")
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    pkill -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  fi
+  [ -n "$xfer" ] && rm -rf "$xfer"
+  rm -rf "$st"
+}
+
+case "$MODE" in
+  run) cmd_run "$@" ;;
+  start) cmd_start "$@" ;;
+  ssh) ssh_cmd "$@" ;;
+  stop) cmd_stop "$@" ;;
+  info) cat "$STATE_ROOT/${1:?usage: vm.sh info NAME}/info" ;;
+  *) sed -n '2,22p' "$0"; exit 2 ;;
+esac

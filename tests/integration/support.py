@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+"""Helpers shared by the integration tiers (host and VM).
+
+* ``LoopVG``: a sparse file -> loop device -> PV -> VG, with its own LVM
+  config directory (activation off on hosts without device-mapper), removed
+  again on close.
+* ``run_module``: run a collection module in this Python process with the
+  given args, check mode and diff mode, and return its JSON result.  The VM
+  tier uses it because starting Python there costs seconds per process; the
+  host tier mostly goes through Ansible (pytest-ansible) instead.
+* ``Play``: run a list of tasks with ansible-playbook (for check/diff mode and
+  -vvv output checks) and return per-task results.
+"""
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+WORKDIR = os.environ.get('CINDERKIT_TEST_WORKDIR', '/var/tmp/cinderkit-tests')
+
+
+def _has_dm():
+    try:
+        with open('/proc/misc') as fh:
+            return any(line.split()[-1:] == ['device-mapper'] for line in fh)
+    except OSError:
+        return False
+
+
+HAS_DM = _has_dm()
+IN_VM = os.environ.get('CINDERKIT_IN_VM') == '1'
+
+
+def sh(argv, check=True, env=None, input=None, timeout=None):
+    """Run argv (no shell); return CompletedProcess with text output."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env.setdefault('LVM_SUPPRESS_FD_WARNINGS', '1')
+    proc = subprocess.run(argv, input=input, env=full_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError('%s failed (%d): %s %s' % (' '.join(argv), proc.returncode,
+                                                        proc.stdout, proc.stderr))
+    return proc
+
+
+def tool_missing(*tools):
+    return [t for t in tools if shutil.which(t, path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin') is None]
+
+
+class LoopVG(object):
+    """A volume group on a loop device over a sparse file.
+
+    ``activation``: None = on when this host has device-mapper, else off.
+    """
+
+    def __init__(self, size_gb=20, name=None, activation=None, metadatasize='16m', pvs=1):
+        self.name = name or 'ckt%s' % uuid.uuid4().hex[:8]
+        self.dir = tempfile.mkdtemp(prefix='%s-' % self.name, dir=_workdir())
+        self.activation = HAS_DM if activation is None else activation
+        self.conf_dir = os.path.join(self.dir, 'lvm')
+        os.makedirs(self.conf_dir)
+        self.lvm_conf = os.path.join(self.conf_dir, 'lvm.conf')
+        self.files, self.loops = [], []
+        self._write_conf()
+        try:
+            for i in range(pvs):
+                f = os.path.join(self.dir, 'pv%d.img' % i)
+                with open(f, 'wb') as fh:
+                    fh.truncate(int(size_gb * 1024 ** 3))
+                self.files.append(f)
+                self.loops.append(sh(['losetup', '--find', '--show', f]).stdout.strip())
+            self.lvm(['pvcreate', '--yes', '--metadatasize', metadatasize] + self.loops)
+            self.lvm(['vgcreate', '--yes', self.name] + self.loops)
+        except BaseException:
+            self.close()
+            raise
+
+    def _write_conf(self):
+        base = '/etc/lvm/lvm.conf'
+        text = open(base).read() if os.path.exists(base) else ''
+        text += '\n# cinderkit test overrides\n'
+        text += 'global { activation = %d }\n' % (1 if self.activation else 0)
+        if not self.activation:
+            text += 'activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }\n'
+        text += 'devices { obtain_device_list_from_udev = 0 }\n'
+        text += 'backup { backup = 0 archive = 0 }\n'
+        with open(self.lvm_conf, 'w') as fh:
+            fh.write(text)
+
+    @property
+    def env(self):
+        return {'LVM_SYSTEM_DIR': self.conf_dir, 'LVM_SUPPRESS_FD_WARNINGS': '1'}
+
+    def lvm(self, argv, check=True):
+        return sh(argv, check=check, env=self.env)
+
+    def backend(self, **over):
+        b = dict(volume_driver='lvm', volume_group=self.name, lvm_type='default',
+                 lvm_conf_file=self.lvm_conf, volume_clear='none' if not self.activation else 'zero')
+        b.update(over)
+        return b
+
+    def lvs(self):
+        """{name: row} from lvs JSON (sizes in bytes)."""
+        out = self.lvm(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-a',
+                        '-o', 'lv_name,lv_size,lv_attr,origin,pool_lv,lv_tags,segtype,data_percent',
+                        self.name]).stdout
+        rows = json.loads(out)['report'][0]['lv']
+        return dict((r['lv_name'], r) for r in rows)
+
+    def vg(self):
+        out = self.lvm(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
+                        '-o', 'vg_name,vg_size,vg_free,lv_count,vg_extent_size', self.name]).stdout
+        return json.loads(out)['report'][0]['vg'][0]
+
+    def close(self):
+        if self.loops:
+            self.lvm(['vgremove', '--yes', '--force', self.name], check=False)
+            for loop in self.loops:
+                self.lvm(['pvremove', '--yes', '--force', loop], check=False)
+                sh(['losetup', '--detach', loop], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.loops = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _workdir():
+    os.makedirs(WORKDIR, exist_ok=True)
+    return WORKDIR
+
+
+class ModuleResult(dict):
+    @property
+    def failed(self):
+        return bool(self.get('failed'))
+
+    @property
+    def changed(self):
+        return bool(self.get('changed'))
+
+
+def run_module(module, args, check=False, diff=False):
+    """Run plugins/modules/<module>.py main() in-process; return its result."""
+    from ansible.module_utils import basic
+    mod = importlib.import_module('ansible_collections.cinderkit.storage.plugins.modules.%s' % module)
+    payload = dict(args)
+    payload.update(_ansible_check_mode=check, _ansible_diff=diff, _ansible_verbosity=0,
+                   _ansible_remote_tmp=tempfile.gettempdir(), _ansible_keep_remote_files=False,
+                   _ansible_tmpdir=tempfile.mkdtemp(prefix='ckmod-'))
+    try:
+        from ansible.module_utils.testing import patch_module_args
+        ctx = patch_module_args(payload)
+    except ImportError:  # ansible-core < 2.19
+        basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode()
+        ctx = contextlib.nullcontext()
+    out = io.StringIO()
+    with ctx, contextlib.redirect_stdout(out):
+        try:
+            mod.main()
+        except SystemExit:
+            pass
+    text = out.getvalue()
+    try:
+        return ModuleResult(json.loads(text[text.index('{'):]))
+    except ValueError:
+        raise AssertionError('module %s printed no JSON: %r' % (module, text[-2000:]))
+
+
+class Play(object):
+    """Run tasks with ansible-playbook against localhost; JSON results per task."""
+
+    def __init__(self, tmpdir=None):
+        self.tmpdir = tmpdir or tempfile.mkdtemp(prefix='ckplay-', dir=_workdir())
+
+    def run(self, tasks, check=False, diff=False, verbosity=0, extra_env=None, vars=None,
+            expect_rc=None):
+        import yaml
+        play = [dict(hosts='localhost', gather_facts=False, vars=vars or {}, tasks=tasks)]
+        path = os.path.join(self.tmpdir, 'play-%s.yml' % uuid.uuid4().hex[:6])
+        with open(path, 'w') as fh:
+            yaml.safe_dump(play, fh)
+        argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), path,
+                '-i', 'localhost,', '-c', 'local',
+                '-e', 'ansible_python_interpreter=%s' % sys.executable]
+        if check:
+            argv.append('--check')
+        if diff:
+            argv.append('--diff')
+        if verbosity:
+            argv.append('-' + 'v' * verbosity)
+        env = dict(os.environ)
+        env.update(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json' if not verbosity else 'default',
+                   ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
+        env.update(extra_env or {})
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        if expect_rc is not None:
+            assert proc.returncode == expect_rc, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+        if verbosity:
+            return proc
+        data = json.loads(proc.stdout[proc.stdout.index('{'):])
+        results = [t['hosts']['localhost'] for p in data['plays'] for t in p['tasks']]
+        return results
+
+
+def pattern(seed, size):
+    """Deterministic pseudo-random bytes for data checks."""
+    import random
+    return random.Random(seed).randbytes(size)
