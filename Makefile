@@ -30,8 +30,7 @@ venv:
 	@tests/harness/venv.sh
 
 link:
-	@mkdir -p $(COLL)/ansible_collections/cinderkit
-	@ln -sfn ../../../.. $(COLL)/ansible_collections/cinderkit/storage
+	@tests/harness/link.sh
 
 demo: setup
 	@tests/harness/demo.sh
