@@ -93,6 +93,19 @@ class CinderkitModule(object):
             self._driver = drv
         return self._driver
 
+    # -- hooks into the target layer ---------------------------------------
+    def exported(self, volume_name):
+        """True when the configured target helper exports ``volume_name``."""
+        from ansible_collections.cinderkit.storage.plugins.module_utils import targets
+        fn = getattr(targets, 'is_exported', None)
+        return bool(fn is not None and fn(self.config, self.runner, volume_name))
+
+    def refresh_export(self, volume_name, device_path):
+        """Let an existing export show a grown volume; True when one was refreshed."""
+        from ansible_collections.cinderkit.storage.plugins.module_utils import targets
+        fn = getattr(targets, 'refresh_export', None)
+        return bool(fn is not None and fn(self.config, self.runner, volume_name, device_path))
+
     # -- the one exit -------------------------------------------------------
     def run(self, fn):
         try:

@@ -126,6 +126,12 @@ def plan(driver, runner, items):
                 elif want > vol.size_bytes:
                     it.action = 'extend'
                     it.size_bytes = want
+                    check = getattr(driver, 'check_extend', None)
+                    if check is not None:
+                        try:
+                            check(vol, want)
+                        except CinderkitError as exc:
+                            problems.append(exc.msg)
             continue
         if inv.taken(it.name):
             what = ('a snapshot' if it.name in inv.snapshots else
@@ -217,7 +223,7 @@ def _same_source(want, have):
     return want == have
 
 
-def apply(driver, items):
+def apply(driver, items, refresh_export=None):
     """Carry out the plan (not called in check mode)."""
     deletes = [it.name for it in items if it.action == 'delete']
     if deletes:
@@ -238,7 +244,9 @@ def apply(driver, items):
             driver.copy_image_to_volume(spec, it.image)
     for it in items:
         if it.action == 'extend':
-            it.online = driver.extend_volume(it.name, it.size_bytes)
+            it.online = bool(driver.extend_volume(it.name, it.size_bytes))
+            if refresh_export is not None:
+                refresh_export(it.name, driver.local_path(it.name))
 
 
 def results(driver, items, check_mode):

@@ -261,7 +261,7 @@ def run(m):
     _volumes.plan(driver, m.runner, items)
     changed = any(it.action != 'none' for it in items)
     if changed and not m.check_mode:
-        _volumes.apply(driver, items)
+        _volumes.apply(driver, items, refresh_export=m.refresh_export)
     records = _volumes.results(driver, items, m.check_mode)
     result = dict(changed=changed)
     if m.params.get('volumes') is not None:

@@ -462,6 +462,25 @@ class LVMDriver(VolumeDriver):
         self._thick_copy_of(spec, self.local_path(tmp), src.size_bytes, cleanup=drop_tmp)
 
     # -- extend -----------------------------------------------------------------
+    def check_extend(self, vol, new_size_bytes):
+        """Raise before any change when the extend cannot be done (space, LVM rules)."""
+        lv = self.lv(vol.name)
+        delta = new_size_bytes - vol.size_bytes
+        if vol.thin:
+            from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import VolumeSpec
+            self.check_space([VolumeSpec(vol.name, delta)], 'thin')
+        else:
+            vg, _ = self._load()
+            if delta > vg.free:
+                raise Conflict('volume group %r has %s free; growing %s by %s needs more. Nothing was '
+                               'changed; add a PV or ask for less' % (self.vg_name, _human(vg.free),
+                                                                        vol.name, _human(delta)))
+        if lv.is_origin and lv.open:
+            raise Conflict(
+                'volume %s is a thick volume with snapshots and is in use; LVM resizes such an origin '
+                'only while it is inactive. Stop using it (remove its export) or delete its snapshots, '
+                'then extend' % vol.name)
+
     def extend_volume(self, name, new_size_bytes):
         """Grow; online unless a thick origin with snapshots (LVM: only while inactive)."""
         lv = self.lv(name)

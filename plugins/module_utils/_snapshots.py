@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""Plan and apply snapshot changes (create, delete, revert) and volume extends."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    Conflict, InvalidParameter, NotFound)
+from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB, parse_size
+
+
+class SnapshotPlan(object):
+    def __init__(self, name, volume, state, cow_bytes=None, force=False):
+        self.name = name
+        self.volume = volume
+        self.state = state
+        self.cow_bytes = cow_bytes
+        self.force = force
+        self.action = 'none'   # create | delete | revert | none
+        self.before = None
+
+
+def plan_snapshot(driver, params, exported=None):
+    """Decide what to do; raise before any change on bad input.
+
+    ``exported``: callable(volume_name) -> bool, True when the volume is
+    exported by a target helper (revert is refused then unless ``force``).
+    """
+    name, volume, state = params['name'], params.get('volume'), params['state']
+    cow = params.get('cow_size')
+    p = SnapshotPlan(name, volume, state, parse_size(cow, 'cow_size') if cow is not None else None,
+                     bool(params.get('force')))
+    driver.validate_name(driver.snapshot_lv(name) if hasattr(driver, 'snapshot_lv') else name, 'name')
+    inv = driver.get_inventory()
+    snap = inv.snapshots.get(name)
+    p.before = snap
+    if state == 'absent':
+        if snap is not None:
+            if volume and snap.volume != volume:
+                raise InvalidParameter('volume', 'snapshot %s belongs to volume %s, not %s'
+                                       % (name, snap.volume, volume),
+                                       'name the right volume or leave volume out to delete it')
+            p.action = 'delete'
+        return p
+    if not volume and snap is not None:
+        p.volume = volume = snap.volume
+    if not volume:
+        raise InvalidParameter('volume', 'required with state=%s' % state,
+                               'name the volume the snapshot belongs to')
+    vol = inv.volumes.get(volume)
+    if state == 'present':
+        if snap is not None:
+            if snap.volume != volume:
+                raise InvalidParameter('name', 'snapshot %s already exists for volume %s, not %s'
+                                       % (name, snap.volume, volume),
+                                       'choose another snapshot name')
+            return p
+        if vol is None:
+            raise NotFound("parameter 'volume': volume %r not found%s; create it first or fix the name"
+                           % (volume, ' (it exists but is not managed by cinderkit)'
+                              if volume in inv.unmanaged else ''))
+        lv_name = driver.snapshot_lv(name) if hasattr(driver, 'snapshot_lv') else name
+        if inv.taken(name) or (lv_name != name and inv.taken(lv_name)):
+            raise InvalidParameter('name', 'the name %s is taken by another volume or LV' % name,
+                                   'choose another snapshot name')
+        p.action = 'create'
+        return p
+    # reverted
+    driver.require('revert', 'reverting a volume to a snapshot')
+    if snap is None:
+        raise NotFound("parameter 'name': snapshot %r not found; nothing to revert to" % name)
+    if snap.volume != volume:
+        raise InvalidParameter('volume', 'snapshot %s is a snapshot of volume %s, not of %s'
+                               % (name, snap.volume, volume),
+                               'revert %s to one of its own snapshots' % volume)
+    if vol is None:
+        raise NotFound("parameter 'volume': volume %r not found" % volume)
+    if not p.force:
+        if exported is not None and exported(volume):
+            raise Conflict('volume %s is exported; reverting it under an initiator corrupts what the '
+                           'initiator caches. Remove the export first, or set force: true' % volume)
+        if vol.in_use:
+            raise Conflict('volume %s is open (in use); detach it first, or set force: true' % volume)
+    unchanged = snap.extra.get('cow_used_percent') == 0.0 and not snap.thin
+    p.action = 'none' if unchanged else 'revert'
+    return p
+
+
+def apply_snapshot(driver, p):
+    if p.action == 'create':
+        if p.cow_bytes is not None:
+            driver.create_snapshot(p.name, p.volume, cow_bytes=p.cow_bytes)
+        else:
+            driver.create_snapshot(p.name, p.volume)
+    elif p.action == 'delete':
+        driver.delete_snapshot(p.name)
+    elif p.action == 'revert':
+        driver.revert_to_snapshot(p.volume, p.name)
+
+
+def snapshot_result(driver, p, check_mode):
+    inv = driver.get_inventory()
+    snap = inv.snapshots.get(p.name)
+    rec = dict(name=p.name, volume=p.volume, state=p.state, action=p.action,
+               changed=p.action != 'none')
+    if snap is not None and p.state != 'absent':
+        rec.update(snap.to_result())
+        rec['name'] = p.name
+    elif p.state != 'absent' and check_mode and p.action == 'create':
+        vol = inv.volumes.get(p.volume)
+        if vol is not None:
+            rec.update(size_bytes=vol.size_bytes, size_gb=vol.size_gb,
+                       provisioning='thin' if vol.thin else 'thick')
+    return rec
+
+
+def snapshot_diff(p):
+    before = None if p.before is None else dict(volume=p.before.volume, size_gb=p.before.size_gb)
+    if p.action == 'delete':
+        after = None
+    elif p.action == 'revert':
+        before = dict(volume=p.volume, content='current data')
+        after = dict(volume=p.volume, content='data of snapshot %s' % p.name)
+    else:
+        after = dict(volume=p.volume)
+    return dict(before={p.name: before}, after={p.name: after})
+
+
+# -- extend -------------------------------------------------------------------
+class ExtendPlan(object):
+    def __init__(self, name, size_bytes):
+        self.name = name
+        self.size_bytes = size_bytes
+        self.action = 'none'
+        self.before = None
+        self.online = None
+        self.export_refreshed = False
+
+
+def plan_extend(driver, name, size, param='size'):
+    driver.validate_name(name, 'name')
+    want = parse_size(size, param)
+    inv = driver.get_inventory()
+    vol = inv.volumes.get(name)
+    if vol is None:
+        raise NotFound("parameter 'name': volume %r not found%s" % (
+            name, ' (it exists but is not managed by cinderkit)' if name in inv.unmanaged else ''))
+    p = ExtendPlan(name, driver.round_size(want) if hasattr(driver, 'round_size') else want)
+    p.before = vol
+    if p.size_bytes < vol.size_bytes:
+        raise InvalidParameter(param, 'volume %s is %s; %s would shrink it. Volumes are never shrunk'
+                               % (name, _gib(vol.size_bytes), _gib(p.size_bytes)),
+                               'ask for at least %s' % _gib(vol.size_bytes))
+    if p.size_bytes == vol.size_bytes:
+        return p
+    check = getattr(driver, 'check_extend', None)
+    if check is not None:
+        check(vol, p.size_bytes)
+    p.action = 'extend'
+    return p
+
+
+def apply_extend(driver, p, refresh_export=None):
+    """Grow the volume; then let the target layer show the new size."""
+    p.online = bool(driver.extend_volume(p.name, p.size_bytes))
+    if refresh_export is not None:
+        p.export_refreshed = bool(refresh_export(p.name, driver.local_path(p.name)))
+    return p
+
+
+def _gib(b):
+    g = b / float(GiB)
+    return ('%d GiB' % g) if g == int(g) else ('%.3f GiB' % g)

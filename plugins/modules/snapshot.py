@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: snapshot
+short_description: Create, delete and revert to volume snapshots
+version_added: 0.1.0
+description:
+  - Manages a snapshot of a volume made by M(cinderkit.storage.volume), with Cinder's driver semantics.
+  - On LVM, thin volumes get thin snapshots; thick volumes get copy-on-write snapshots whose CoW
+    area is sized by O(cow_size), else by the backend option C(lvm_snapshot_cow_percent) of the
+    origin size (default 100, which is what Cinder does and never overflows).
+  - LVM reserves LV names that start with C(snapshot); such snapshot names are stored as
+    C(_snapshot...), as Cinder does, and shown under the name you gave.
+  - V(reverted) puts the volume's data back to the snapshot, keeping the volume's size (Cinder's
+    C(revert_to_snapshot)). The snapshot is kept. It is refused while the volume is exported or
+    in use, unless O(force).
+author:
+  - cinderkit.storage maintainers
+extends_documentation_fragment:
+  - cinderkit.storage.backend
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Name of the snapshot.
+    type: str
+    required: true
+  volume:
+    description:
+      - The volume the snapshot belongs to. Required to create or revert.
+      - With V(absent) it is checked when given.
+    type: str
+  state:
+    description:
+      - V(present) creates the snapshot; V(absent) deletes it (a no-op when it does not exist).
+      - V(reverted) reverts O(volume) to this snapshot. On thick LVM volumes it reports no change
+        when the volume was not written since the snapshot; otherwise it always reports a change.
+      - Deleting a thick LVM snapshot wipes its CoW data first when the backend's C(volume_clear)
+        is C(zero).
+    type: str
+    choices: [present, absent, reverted]
+    default: present
+  cow_size:
+    description:
+      - Size of a thick snapshot's copy-on-write area, as O(cinderkit.storage.volume#module:size).
+        Ignored for thin snapshots.
+      - A CoW area that fills up invalidates the snapshot.
+    type: raw
+  force:
+    description: Revert even when the volume is exported or in use (initiators may see stale data).
+    type: bool
+    default: false
+seealso:
+  - module: cinderkit.storage.volume
+'''
+
+EXAMPLES = r'''
+- name: Nightly snapshot
+  cinderkit.storage.snapshot:
+    backend: "{{ backend }}"
+    volume: db01-data
+    name: db01-nightly
+
+- name: Put the volume back to the snapshot
+  cinderkit.storage.snapshot:
+    backend: "{{ backend }}"
+    volume: db01-data
+    name: db01-nightly
+    state: reverted
+
+- name: Drop it
+  cinderkit.storage.snapshot:
+    backend: "{{ backend }}"
+    name: db01-nightly
+    state: absent
+'''
+
+RETURN = r'''
+snapshot:
+  description: The snapshot (planned in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Snapshot name.
+      type: str
+    volume:
+      description: The volume it belongs to.
+      type: str
+    state:
+      description: Requested state.
+      type: str
+    action:
+      description: What this task did.
+      type: str
+      choices: [create, delete, revert, none]
+    size_gb:
+      description: Size of the snapshotted volume in GiB.
+      type: float
+    size_bytes:
+      description: Size of the snapshotted volume in bytes.
+      type: int
+    provisioning:
+      description: V(thin) or V(thick).
+      type: str
+    path:
+      description: Device path of the snapshot on the storage host.
+      type: str
+    lv_name:
+      description: LVM only. The LV name (C(_snapshot...) for names LVM reserves).
+      type: str
+    cow_size_bytes:
+      description: LVM thick snapshots only. Size of the CoW area.
+      type: int
+    cow_used_percent:
+      description: LVM thick snapshots only. How full the CoW area is.
+      type: float
+commands:
+  description: Commands this task ran.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils import _snapshots
+
+
+def run(m):
+    driver = m.driver
+    plan = _snapshots.plan_snapshot(driver, m.params, exported=m.exported)
+    changed = plan.action != 'none'
+    if changed and not m.check_mode:
+        _snapshots.apply_snapshot(driver, plan)
+    result = dict(changed=changed, snapshot=_snapshots.snapshot_result(driver, plan, m.check_mode))
+    if m.diff_mode and changed:
+        result['diff'] = _snapshots.snapshot_diff(plan)
+    return result
+
+
+def main():
+    m = CinderkitModule(argument_spec=dict(
+        name=dict(type='str', required=True),
+        volume=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent', 'reverted'], default='present'),
+        cow_size=dict(type='raw'),
+        force=dict(type='bool', default=False),
+    ))
+    m.run(run)
+
+
+if __name__ == '__main__':
+    main()
