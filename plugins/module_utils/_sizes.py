@@ -24,13 +24,13 @@ def parse_size(value, param='size'):
         raise InvalidParameter(param, 'size %r is not a number' % (value,), HINT)
     if isinstance(value, (int, float)):
         num, unit = value, ''
+    elif str(value).strip().startswith('-'):
+        raise InvalidParameter(param, 'size must be greater than zero, got %r' % (value,), HINT)
     else:
         m = SIZE_RE.match(str(value))
         if not m:
             raise InvalidParameter(param, 'size %r is not a number with an optional unit' % (value,), HINT)
         num, unit = float(m.group(1)), (m.group(2) or '').lower()
-        if unit == '' and num != int(num):
-            pass
     if num <= 0:
         raise InvalidParameter(param, 'size must be greater than zero, got %r' % (value,), HINT)
     size = int(round(num * UNITS[unit]))

@@ -50,3 +50,12 @@ def need():
             pytest.fail('required tool(s) missing on this host: %s (make setup installs them)'
                         % ', '.join(missing))
     return check
+
+
+@pytest.fixture
+def ck(localhost):
+    """ck('volume', backend=..., name=...) -> the module's result, run through Ansible."""
+    def call(module, **args):
+        res = getattr(localhost, 'cinderkit.storage.%s' % module)(**args)
+        return dict(res['localhost'])
+    return call

@@ -202,20 +202,25 @@ class Play(object):
             argv.append('--diff')
         if verbosity:
             argv.append('-' + 'v' * verbosity)
+        results_file = os.path.join(self.tmpdir, 'results-%s.jsonl' % uuid.uuid4().hex[:6])
         env = dict(os.environ)
-        env.update(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json' if not verbosity else 'default',
-                   ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_NOCOLOR='1',
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
+        env.update(ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
+                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, 'tests', 'integration', 'callback_plugins'),
+                   ANSIBLE_CALLBACKS_ENABLED='ck_results', CK_RESULTS_FILE=results_file)
         env.update(extra_env or {})
         proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True)
+        self.last = proc
         if expect_rc is not None:
             assert proc.returncode == expect_rc, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
         if verbosity:
             return proc
-        data = json.loads(proc.stdout[proc.stdout.index('{'):])
-        results = [t['hosts']['localhost'] for p in data['plays'] for t in p['tasks']]
-        return results
+        if not os.path.exists(results_file):
+            raise AssertionError('ansible-playbook produced no results: %s %s'
+                                 % (proc.stdout[-3000:], proc.stderr[-3000:]))
+        with open(results_file) as fh:
+            return [json.loads(line) for line in fh if line.strip()]
 
 
 def pattern(seed, size):
