@@ -46,9 +46,8 @@ CINDER_SERVICE_OPTIONS = frozenset((
     'trace_flags', 'num_shell_tries', 'num_volume_device_scan_tries',
     'replication_device', 'driver_data_namespace', 'volume_name_template',
     'snapshot_name_template', 'backup_use_temp_snapshot', 'enable_unsupported_driver',
-    'report_discard_supported', 'use_multipath_for_image_xfer',
+    'use_multipath_for_image_xfer',
     'enforce_multipath_for_image_xfer', 'volume_service_inithost_offload',
-    'nvmeof_conn_info_version',
 ))
 
 
@@ -162,6 +161,18 @@ def target_opts():
         cfg.IntOpt('nvmet_ns_id', default=10,
                    help='Namespace id for the subsystem for the LVM volume when '
                         'not sharing targets.'),
+        cfg.IntOpt('nvmeof_conn_info_version', default=1, min=1, max=2,
+                   help='NVMe os-brick connector has 2 different connection info '
+                        'formats; 1 (nqn, transport_type, target_portal, target_port, '
+                        'ns_id) or 2 (target_nqn, vol_uuid, portals, ns_id).'),
+        cfg.BoolOpt('report_discard_supported', default=False,
+                    help='Report to clients that the backend supports discard '
+                         '(connection_info data.discard).'),
+        # cinderkit addition: Cinder's tgtadm always uses tgtd's default control
+        # socket; a control port lets a host run a second, isolated tgtd.
+        cfg.IntOpt('tgt_control_port', default=0, min=0, max=65535,
+                   help='tgtd control port (tgtadm -C); 0 = the default socket '
+                        '(cinderkit).'),
     ]
 
 
