@@ -36,5 +36,5 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if any(not _allowed(r) for _, r in _SKIPS) and session.exitstatus == 0:
+    if any(not _allowed(reason) for nodeid, reason in _SKIPS) and session.exitstatus == 0:
         session.exitstatus = 1

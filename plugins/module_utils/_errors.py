@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Typed errors raised below the module layer.
 
 Nothing under module_utils calls fail_json or exit_json.  Code raises one of

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Driver options: oslo.config Opts with Cinder's names and defaults.
 
 A backend is described either by a ``backend`` dict of option values or by a

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,10 +18,14 @@ description:
   - Changes nothing. With O(ignore:lvm_type=auto) and no thin pool yet, the stats describe the
     volume group as it is (thick); the pool is created by the first volume task.
 author:
-  - cinderkit.storage maintainers
+  - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:
   - cinderkit.storage.backend
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,10 +20,13 @@ description:
     and nothing changes."
   - backend_facts' C(online_extend_support) reports whether volumes in use and exported grow online.
 author:
-  - cinderkit.storage maintainers
+  - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:
   - cinderkit.storage.backend
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

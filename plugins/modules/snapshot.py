@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,10 +22,13 @@ description:
     C(revert_to_snapshot)). The snapshot is kept. It is refused while the volume is exported or
     in use, unless O(force).
 author:
-  - cinderkit.storage maintainers
+  - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:
   - cinderkit.storage.backend
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

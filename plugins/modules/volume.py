@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,10 +22,13 @@ description:
   - A O(source) is used only when the volume is created. A present volume whose recorded source
     differs is reported in RV(volume.source_mismatch), never rewritten.
 author:
-  - cinderkit.storage maintainers
+  - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:
   - cinderkit.storage.backend
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:
@@ -106,6 +109,25 @@ options:
       source:
         description: Source, as O(source).
         type: dict
+        suboptions:
+          snapshot:
+            description: As O(source.snapshot).
+            type: str
+          volume:
+            description: As O(source.volume).
+            type: str
+          image:
+            description: As O(source.image).
+            type: str
+          format:
+            description: As O(source.format).
+            type: str
+            choices: [auto, raw, qcow2, vmdk]
+            default: auto
+          grow:
+            description: As O(source.grow).
+            type: bool
+            default: false
 notes:
   - Copies (clones, volumes from thick snapshots, images) use C(qemu-img convert), which skips
     zero runs in the source.

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Install the Debian packages the tests need (from bindep.txt, profiles: all),
 # only those not installed yet. Needs root. Used by `make setup` and .ci/run.
 set -euo pipefail

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Make the checkout importable as ansible_collections.cinderkit.storage under
 # .build/collections, without a symlink loop: a real directory whose entries
 # link to the checkout's top-level entries.

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Create/refresh the project venv (.venv) from Debian's /usr/bin/python3.
 # Debian's python3-rados/python3-rbd are built for that interpreter only and are
 # not on PyPI: they are linked into the venv instead of enabling all system

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The VM tier: one guest boot runs pytest over tests/integration/vm (plus any
 # extra pytest args), with modules called in-process (support.run_module).
 # Results: JUnit XML and the pytest log in .build/vm-tier/.

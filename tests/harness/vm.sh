@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # tests/harness/vm.sh - the project's VM harness for the tier that needs a real
 # kernel storage stack (device-mapper, LIO, nvmet, iSCSI/NVMe initiators).
 #

@@ -1,10 +1,7 @@
 # -*- coding: utf-8 -*-
-import os
-import shutil
-
 import pytest
 
-from support import HAS_DM, IN_VM, LoopVG, Play, run_module, tool_missing  # noqa: F401
+from support import LoopVG, Play, tool_missing
 
 
 def pytest_collection_modifyitems(config, items):

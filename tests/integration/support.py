@@ -45,7 +45,7 @@ def sh(argv, check=True, env=None, input=None, timeout=None):
     full_env.update(env or {})
     full_env.setdefault('LVM_SUPPRESS_FD_WARNINGS', '1')
     proc = subprocess.run(argv, input=input, env=full_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise AssertionError('%s failed (%d): %s %s' % (' '.join(argv), proc.returncode,
                                                         proc.stdout, proc.stderr))
@@ -210,7 +210,7 @@ class Play(object):
                    ANSIBLE_CALLBACKS_ENABLED='ck_results', CK_RESULTS_FILE=results_file)
         env.update(extra_env or {})
         proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True)
+                              universal_newlines=True, check=False)
         self.last = proc
         if expect_rc is not None:
             assert proc.returncode == expect_rc, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])

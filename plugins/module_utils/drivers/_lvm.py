@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The LVM reference driver (Cinder's LVMVolumeDriver, without Cinder).
 
 Ownership lives in LV tags: ``ck.kind=volume`` or ``ck.kind=snapshot``
@@ -250,7 +250,7 @@ class LVMDriver(VolumeDriver):
 
         ``freed_bytes``: thick space that deletions in the same task release first.
         """
-        vg, _ = self._load()
+        vg = self._load()[0]
         need = sum(self.round_size(s.size_bytes) for s in specs)
         if lvm_type == 'default' or extra_thick_bytes:
             thick = (need if lvm_type == 'default' else 0) + extra_thick_bytes
@@ -367,7 +367,7 @@ class LVMDriver(VolumeDriver):
                                           tags=self._tags(KIND_SNAPSHOT), extra=('--setactivationskip', 'y'))
         else:
             cow = self.snapshot_cow_bytes(vol.size_bytes, cow_bytes)
-            vg, _ = self._load()
+            vg = self._load()[0]
             if cow > vg.free:
                 raise Conflict('volume group %r has %s free; the snapshot needs %s of CoW space. '
                                'Nothing was changed' % (self.vg_name, _human(vg.free), _human(cow)))
@@ -470,11 +470,11 @@ class LVMDriver(VolumeDriver):
             from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import VolumeSpec
             self.check_space([VolumeSpec(vol.name, delta)], 'thin')
         else:
-            vg, _ = self._load()
+            vg = self._load()[0]
             if delta > vg.free:
                 raise Conflict('volume group %r has %s free; growing %s by %s needs more. Nothing was '
-                               'changed; add a PV or ask for less' % (self.vg_name, _human(vg.free),
-                                                                        vol.name, _human(delta)))
+                               'changed; add a PV or ask for less'
+                               % (self.vg_name, _human(vg.free), vol.name, _human(delta)))
         if lv.is_origin and lv.open:
             raise Conflict(
                 'volume %s is a thick volume with snapshots and is in use; LVM resizes such an origin '
@@ -639,9 +639,8 @@ class LVMDriver(VolumeDriver):
             else:
                 entry['safe_to_manage'] = True
                 entry['reason_not_safe'] = None
-            entry['extra_info'] = 'lvm_type=%s, attr=%s' % ('thin' if lv.is_thin else
-                                                             ('thin-pool' if lv.is_thin_pool else 'default'),
-                                                             lv.attr)
+            kind = 'thin' if lv.is_thin else ('thin-pool' if lv.is_thin_pool else 'default')
+            entry['extra_info'] = 'lvm_type=%s, attr=%s' % (kind, lv.attr)
             if want_snapshots:
                 entry['source_reference'] = {'source-name': lv.origin}
             entries.append(entry)
@@ -661,7 +660,7 @@ class LVMDriver(VolumeDriver):
     # -- stats ------------------------------------------------------------------
     def get_volume_stats(self, refresh=False):
         vg, lvs = self._load(refresh)
-        lvm_type, _ = self.effective_lvm_type()
+        lvm_type = self.effective_lvm_type()[0]
         pool = next((lv for lv in lvs if lv.name == self.pool_name and lv.is_thin_pool), None)
         if lvm_type == 'thin' and pool is not None:
             total = _gb(pool.size)
@@ -673,8 +672,8 @@ class LVMDriver(VolumeDriver):
             free = _gb(vg.free)
             provisioned = round(float(total) - float(free), 2)
         thin = lvm_type == 'thin'
-        location_info = 'LVMVolumeDriver:%s:%s:%s:%s' % (socket.gethostname(), self.vg_name,
-                                                          lvm_type, self.config.lvm_mirrors)
+        location_info = 'LVMVolumeDriver:%s:%s:%s:%s' % (
+            socket.gethostname(), self.vg_name, lvm_type, self.config.lvm_mirrors)
         pool_stats = dict(
             pool_name=self.backend_name,
             total_capacity_gb=total,

@@ -22,7 +22,7 @@ def test_registries_are_not_empty():
     assert DRIVERS, 'no driver registered'
 
 
-@pytest.mark.parametrize('name,cls', DRIVERS, ids=[n for n, _ in DRIVERS])
+@pytest.mark.parametrize('name,cls', DRIVERS, ids=[n for n, c in DRIVERS])
 def test_driver_implements_interface(name, cls):
     missing = _base.unimplemented(cls)
     assert not missing, 'driver %s does not implement: %s' % (name, ', '.join(missing))
@@ -31,7 +31,7 @@ def test_driver_implements_interface(name, cls):
     assert not unknown, 'driver %s declares unknown capabilities %s' % (name, unknown)
 
 
-@pytest.mark.parametrize('name,cls', DRIVERS, ids=[n for n, _ in DRIVERS])
+@pytest.mark.parametrize('name,cls', DRIVERS, ids=[n for n, c in DRIVERS])
 def test_driver_options_are_oslo_opts(name, cls):
     opts = cls.get_driver_options()
     assert opts, 'driver %s has no options' % name
@@ -43,13 +43,13 @@ def test_driver_options_are_oslo_opts(name, cls):
     assert 'volume_driver' in names and 'volume_backend_name' in names
 
 
-@pytest.mark.parametrize('name,cls', DRIVERS, ids=[n for n, _ in DRIVERS])
+@pytest.mark.parametrize('name,cls', DRIVERS, ids=[n for n, c in DRIVERS])
 def test_driver_is_found_by_alias(name, cls):
     for alias in cls.aliases:
         assert drivers.get_driver_class(alias) is cls
 
 
-@pytest.mark.parametrize('name,cls', TARGETS, ids=[n for n, _ in TARGETS] or None)
+@pytest.mark.parametrize('name,cls', TARGETS, ids=[n for n, c in TARGETS] or None)
 def test_target_helper_implements_interface(name, cls):
     missing = targets.unimplemented_target(cls)
     assert not missing, 'target helper %s does not implement: %s' % (name, ', '.join(missing))

@@ -105,9 +105,9 @@ def test_backend_dict_defaults_are_cinders():
 
 
 def test_cinder_class_path_is_an_alias():
-    cls, _ = load_backend({'volume_driver': 'cinder.volume.drivers.lvm.LVMVolumeDriver'})
+    cls = load_backend({'volume_driver': 'cinder.volume.drivers.lvm.LVMVolumeDriver'})[0]
     assert cls.name == 'lvm'
-    cls, _ = load_backend({})
+    cls = load_backend({})[0]
     assert cls.name == 'lvm'
 
 
@@ -157,7 +157,10 @@ def test_config_file_section_with_backend_defaults(tmp_path):
 def test_paginate_like_cinder():
     entries = [{'reference': {'source-name': n}, 'size': s} for n, s in
                [('c', 3), ('a', 1), ('b', 2), ('d', 2)]]
-    names = lambda es: [e['reference']['source-name'] for e in es]  # noqa: E731
+
+    def names(es):
+        return [e['reference']['source-name'] for e in es]
+
     assert names(_paginate.paginate(entries)) == ['a', 'b', 'c', 'd']
     assert names(_paginate.paginate(entries, sort_keys=['size', 'identifier'],
                                     sort_dirs=['desc', 'asc'])) == ['c', 'b', 'd', 'a']

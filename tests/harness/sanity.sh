@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# ansible-test sanity on a clean copy of the collection (ansible-test needs the
+# path .../ansible_collections/cinderkit/storage and no symlinks in the tree).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEST=$ROOT/.build/sanity/ansible_collections/cinderkit/storage
+rm -rf "$ROOT/.build/sanity"; mkdir -p "$DEST"
+cd "$ROOT"
+git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents -P {} "$DEST/" 2>/dev/null || true
+cd "$DEST"
+git init -q . && git add -A >/dev/null 2>&1   # ansible-test lists files through git when present
+# ansible-test fetches its pip bootstrap from ci-files.testing.ansible.com; give it ours
+PIPV=$("$ROOT/.venv/bin/python" -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null || echo 24.2)
+mkdir -p ~/.ansible/test/cache
+cp "$ROOT/tests/harness/get_pip_offline.py" ~/.ansible/test/cache/get_pip_${PIPV//./_}.py
+PY=$("$ROOT/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+exec "$ROOT/.venv/bin/ansible-test" sanity --venv --python "$PY" --color no "$@"
