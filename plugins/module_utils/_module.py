@@ -107,9 +107,18 @@ class CinderkitModule(object):
         return bool(fn is not None and fn(self.config, self.runner, volume_name, device_path))
 
     # -- the one exit -------------------------------------------------------
+    def close(self):
+        """End the driver's backend session (e.g. the task's Ceph connection)."""
+        drv, self._driver = self._driver, None
+        if drv is not None:
+            drv.close()
+
     def run(self, fn):
         try:
-            result = fn(self) or {}
+            try:
+                result = fn(self) or {}
+            finally:
+                self.close()
         except CinderkitError as exc:
             res = dict(exc.result)
             res.setdefault('changed', bool(res.get('changed', False)))

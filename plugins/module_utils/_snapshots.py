@@ -43,6 +43,9 @@ def plan_snapshot(driver, params, exported=None):
                 raise InvalidParameter('volume', 'snapshot %s belongs to volume %s, not %s'
                                        % (name, snap.volume, volume),
                                        'name the right volume or leave volume out to delete it')
+            check = getattr(driver, 'check_delete_snapshot', None)
+            if check is not None:
+                check(snap)
             p.action = 'delete'
         return p
     if not volume and snap is not None:

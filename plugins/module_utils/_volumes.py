@@ -104,6 +104,13 @@ def plan(driver, runner, items):
                 if vol.snapshots:
                     problems.append('volume %s has snapshots (%s); delete them first (cinderkit.storage.'
                                     'snapshot state=absent)' % (it.name, ', '.join(vol.snapshots)))
+                else:
+                    check = getattr(driver, 'check_delete', None)
+                    if check is not None:
+                        try:
+                            check(vol)
+                        except CinderkitError as exc:
+                            problems.append(exc.msg)
                 it.action = 'delete'
             elif it.name in inv.unmanaged:
                 problems.append('%s exists but is not managed by cinderkit; refusing to delete data it '

@@ -10,6 +10,22 @@ revert, online extend) are *declared* by a driver in ``capabilities``; a
 driver that does not declare one simply does not have it, and callers ask
 ``driver.supports(name)`` instead of catching NotImplementedError.
 
+Optional hooks (callers use ``getattr(driver, name, None)``; a driver without one
+simply has no such check or step):
+
+* ``round_size(size_bytes)``: what the backend allocates for a size.
+* ``check_space(specs, kind, freed_bytes=0)``, ``check_extend(volume, new_size_bytes)``:
+  raise before any change when the backend cannot hold the request.
+* ``check_delete(volume)``, ``check_delete_snapshot(snapshot)``: raise (Conflict)
+  before any change when the volume/snapshot cannot be deleted now (in use,
+  clones depending on it ...).  The planners collect these with the other problems.
+* ``connection_info(name, connector)``: the connection info an initiator needs
+  when the backend serves volumes itself (Cinder's ``initialize_connection`` for
+  drivers without a target helper, e.g. ``driver_volume_type: rbd``).
+* ``export_backing(name)``: ``dict(bstype, path, bsopts)`` for a userspace target
+  that opens the volume itself (tgt's rbd backing store) instead of a device path.
+* ``close()``: end the task's backend session (the module wrapper calls it last).
+
 Drivers register with ``@register('name', aliases=(...))``.  The compliance
 test (tests/unit/.../test_compliance.py, ``make compliance``) walks the
 registry and fails on any required or declared method left unimplemented.
@@ -190,6 +206,10 @@ class VolumeDriver(object):
     @classmethod
     def get_driver_options(cls):
         raise NotImplementedError
+
+    def close(self):
+        """End the task's backend session (connections); the module wrapper calls it."""
+        return None
 
     def supports(self, capability):
         return capability in self.capabilities
