@@ -96,12 +96,16 @@ class CinderkitModule(object):
     # -- hooks into the target layer ---------------------------------------
     def exported(self, volume_name):
         """True when the configured target helper exports ``volume_name``."""
+        if self.config.get('target_helper') is None:   # the driver serves volumes itself
+            return False
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
         fn = getattr(targets, 'is_exported', None)
         return bool(fn is not None and fn(self.config, self.runner, volume_name))
 
     def refresh_export(self, volume_name, device_path):
         """Let an existing export show a grown volume; True when one was refreshed."""
+        if self.config.get('target_helper') is None:   # the driver serves volumes itself
+            return False
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
         fn = getattr(targets, 'refresh_export', None)
         return bool(fn is not None and fn(self.config, self.runner, volume_name, device_path))

@@ -22,8 +22,8 @@ simply has no such check or step):
 * ``connection_info(name, connector)``: the connection info an initiator needs
   when the backend serves volumes itself (Cinder's ``initialize_connection`` for
   drivers without a target helper, e.g. ``driver_volume_type: rbd``).
-* ``export_backing(name)``: ``dict(bstype, path, bsopts)`` for a userspace target
-  that opens the volume itself (tgt's rbd backing store) instead of a device path.
+* ``target_backing(name)``: a ``targets.Backing`` for a userspace target that
+  opens the volume itself (tgt's ``rbd`` backing store) instead of ``local_path``.
 * ``close()``: end the task's backend session (the module wrapper calls it last).
 
 Drivers register with ``@register('name', aliases=(...))``.  The compliance

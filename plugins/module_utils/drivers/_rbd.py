@@ -33,7 +33,7 @@ import traceback
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, MissingDependency, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
-    cfg, common_opts, require_oslo)
+    cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
     GiB, MiB, Inventory, Snapshot, Volume, VolumeDriver, register)
@@ -128,6 +128,24 @@ def rbd_opts():
     ]
 
 
+def rbd_target_opts():
+    """The target options, with no target helper by default.
+
+    RBD volumes are served natively (``driver_volume_type: rbd``).  Setting
+    ``target_helper: tgtadm`` exports them instead as iSCSI LUNs through tgt's
+    rbd backing store (package tgt-rbd), for hosts without Ceph clients.
+    """
+    out = []
+    for opt in target_opts():
+        if opt.name == 'target_helper':
+            opt = cfg.StrOpt('target_helper', choices=['tgtadm'],
+                             help='Unset (default): volumes are served natively over RBD. '
+                                  'tgtadm: export them as iSCSI LUNs through tgt\'s rbd backing '
+                                  'store (tgt-rbd), for hosts without Ceph clients (cinderkit).')
+        out.append(opt)
+    return out
+
+
 class RBDImage(object):
     """What one read-only open of an image returned."""
 
@@ -202,7 +220,7 @@ class RBDDriver(VolumeDriver):
 
     @classmethod
     def get_driver_options(cls):
-        return rbd_opts() + common_opts()
+        return rbd_opts() + common_opts() + rbd_target_opts()
 
     def __init__(self, config, runner):
         super(RBDDriver, self).__init__(config, runner)
@@ -1062,8 +1080,9 @@ class RBDDriver(VolumeDriver):
             },
         }
 
-    def export_backing(self, name):
-        """How a userspace target (tgt's rbd backing store) opens the image."""
+    def target_backing(self, name):
+        """How a userspace target opens the image: tgt's ``rbd`` backing store."""
+        from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import Backing
         c = self.config
         opts = []
         if c.rbd_ceph_conf:
@@ -1072,7 +1091,7 @@ class RBDDriver(VolumeDriver):
             opts.append('id=%s' % c.rbd_user)
         if c.rbd_cluster_name and c.rbd_cluster_name != 'ceph':
             opts.append('cluster=%s' % c.rbd_cluster_name)
-        return dict(bstype='rbd', path='%s/%s' % (self.pool, name), bsopts=';'.join(opts) or None)
+        return Backing('rbd', '%s/%s' % (self.pool, name), ';'.join(opts) or None)
 
     # -- stats ---------------------------------------------------------------------------
     def get_volume_stats(self, refresh=False):
