@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# make test: every tier, in order, with a summary of outcome and time per tier.
+#
+# A tier that cannot run here is reported as NOT RUN with the reason and fails
+# the run, unless CINDERKIT_ALLOW_SKIP names it (comma list, or 1 for all).
+# TIERS (env) selects tiers, default: all of them in the order below.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+LOGS=$ROOT/.build/test-logs
+mkdir -p "$LOGS"
+export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections
+export ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
+export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR=1
+export PATH=$ROOT/.venv/bin:$PATH:/usr/sbin:/sbin
+PYTEST=$ROOT/.venv/bin/pytest
+
+ALL="units sanity lint build host vm molecule bench"
+TIERS=${TIERS:-$ALL}
+declare -a ROWS
+FAILED=0
+
+allowed() {  # allowed TIER -> 0 when CINDERKIT_ALLOW_SKIP permits skipping it
+  local a=${CINDERKIT_ALLOW_SKIP:-}
+  [ "$a" = 1 ] || [ "$a" = all ] && return 0
+  [[ ",$a," == *",$1,"* ]]
+}
+
+has_dm() { grep -qw device-mapper /proc/misc 2>/dev/null; }
+
+why_not() {  # why_not TIER -> prints a reason when the tier cannot run here
+  case "$1" in
+    vm|molecule)
+      if ! has_dm; then
+        command -v qemu-system-x86_64 >/dev/null || { echo "no device-mapper and no qemu-system-x86_64 for the VM"; return; }
+        ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "no device-mapper and no kernel image for the VM (linux-image-amd64)"; return; }
+      fi ;;
+    host)
+      command -v lvcreate >/dev/null || { echo "lvm2 is not installed"; return; }
+      command -v tgtd >/dev/null || { echo "tgt is not installed"; return; } ;;
+  esac
+}
+
+run_tier() {  # run_tier NAME COMMAND...
+  local name=$1; shift
+  local reason; reason=$(why_not "$name")
+  if [ -n "$reason" ]; then
+    if allowed "$name"; then
+      ROWS+=("$(printf '%-10s %-22s %6s  %s' "$name" "NOT RUN (allowed)" "-" "$reason")")
+    else
+      ROWS+=("$(printf '%-10s %-22s %6s  %s' "$name" "NOT RUN -> FAIL" "-" "$reason")"); FAILED=1
+    fi
+    echo "!!!!!!!! tier $name NOT RUN: $reason"
+    return
+  fi
+  echo "======== tier $name: $*"
+  local t0 rc; t0=$(date +%s)
+  "$@" 2>&1 | tee "$LOGS/$name.log"
+  rc=${PIPESTATUS[0]}
+  local dt=$(( $(date +%s) - t0 ))
+  if [ "$rc" = 0 ]; then
+    ROWS+=("$(printf '%-10s %-22s %5ss  %s' "$name" "PASS" "$dt" "log: .build/test-logs/$name.log")")
+  else
+    ROWS+=("$(printf '%-10s %-22s %5ss  %s' "$name" "FAIL (rc=$rc)" "$dt" "log: .build/test-logs/$name.log")"); FAILED=1
+  fi
+  echo "======== tier $name: rc=$rc in ${dt}s"
+}
+
+T0=$(date +%s)
+for tier in $TIERS; do
+  case "$tier" in
+    units)    run_tier units "$PYTEST" -q -ra tests/unit ;;
+    sanity)   run_tier sanity tests/harness/sanity.sh ;;
+    lint)     run_tier lint tests/harness/lint.sh ;;
+    build)    run_tier build tests/harness/build.sh ;;
+    host)     run_tier host "$PYTEST" -q -ra -n 2 tests/integration/host ;;
+    vm)       run_tier vm tests/harness/vm-tier.sh ;;
+    molecule) run_tier molecule tests/harness/molecule.sh ;;
+    bench)    run_tier bench env BENCH_QUICK=1 bench/run.sh ;;
+    *) echo "unknown tier $tier" >&2; FAILED=1 ;;
+  esac
+done
+
+echo
+echo "==================== make test summary ($(( $(date +%s) - T0 ))s) ===================="
+printf '%-10s %-22s %6s  %s\n' tier outcome time detail
+for r in "${ROWS[@]}"; do echo "$r"; done
+if has_dm; then echo "device-mapper: present on this host (VM tier ran here)";
+else echo "device-mapper: ABSENT on this host -> the VM and molecule tiers ran in a qemu guest (tests/harness/vm.sh)"; fi
+[ "$FAILED" = 0 ] && echo "RESULT: PASS" || echo "RESULT: FAIL"
+exit $FAILED
