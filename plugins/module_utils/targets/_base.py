@@ -1,18 +1,36 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
-"""The target-helper interface and its registry.
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The target-helper interface, its records and its registry.
 
 Cinder's target drivers (cinder/volume/targets/driver.py) have five verbs
 plus extend_target; helpers are found by name (Cinder's ``target_mapping``).
 Here helpers register with ``@register_target('tgtadm')``.
+
+Differences from Cinder, on purpose:
+
+* there is no database: what Cinder keeps in ``provider_location`` and
+  ``provider_auth`` is read back from the target itself and from the
+  helper's persistence (tgt include files, LIO saveconfig, nvmet config);
+* ``list_exports()`` reads the whole target state in ONE query and returns
+  typed ``Export`` records, so a task converges any number of exports with
+  one query (plus one after writes);
+* the verbs take records (``ExportSpec`` = wanted, ``Export`` = actual),
+  never strings to split.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.cinderkit.storage.plugins.module_utils._errors import InvalidParameter
+import os
+import re
+import stat
+import tempfile
+import uuid
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    InvalidParameter, NotSupported)
 
 REQUIRED_TARGET_METHODS = (
     'create_export', 'ensure_export', 'remove_export', 'initialize_connection',
@@ -21,7 +39,246 @@ REQUIRED_TARGET_METHODS = (
 
 _TARGETS = {}
 
+# --------------------------------------------------------------------- names
+MAX_NAME_BYTES = 223  # RFC 3720 (iSCSI names) and the NVMe base spec (NQNs)
+_DATE = r'[0-9]{4}-(0[1-9]|1[0-2])'
+_LABEL = r'[a-z0-9]([a-z0-9-]*[a-z0-9])?'
+IQN_RE = re.compile(r'^iqn\.%s\.%s(\.%s)*(:[a-z0-9.:-]+)?$' % (_DATE, _LABEL, _LABEL))
+EUI_RE = re.compile(r'^eui\.[0-9a-fA-F]{16}$')
+NAA_RE = re.compile(r'^naa\.([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$')
+NQN_RE = re.compile(r'^nqn\.%s\.[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*:[\x21-\x7e]+$' % _DATE)
 
+# CHAP: at least 12 characters (Windows and many iSCSI HBAs refuse shorter
+# secrets; RFC 3720 asks for 96 bits); printable ASCII without blanks, quotes,
+# '#' or '\\' so that the secret survives tgt's config files and LIO's configfs.
+CHAP_MIN = 12
+CHAP_MAX = 255
+CHAP_CHARS_RE = re.compile(r'^[A-Za-z0-9!$%&()*+,./:;=?@\[\]^_{|}~-]+$')
+GENERATED_USERNAME_LEN = 20   # Cinder: volume_utils.generate_username()
+GENERATED_PASSWORD_LEN = 16   # Cinder: volume_utils.generate_password(); Windows accepts 12-16
+
+# tgt reads an address ACL that can never match a TCP peer, so that an
+# include file with only initiator-name ACLs is not opened to ALL by tgt-admin
+TGT_NO_ADDRESS = '255.255.255.255'
+
+
+def iqn_problem(name):
+    """Why ``name`` is not an iSCSI name (iqn./eui./naa.), or None."""
+    if not isinstance(name, str) or not name:
+        return 'must be a non-empty string'
+    if len(name.encode('utf-8')) > MAX_NAME_BYTES:
+        return 'is longer than %d bytes' % MAX_NAME_BYTES
+    if name.startswith(('eui.', 'naa.')):
+        return None if (EUI_RE.match(name) or NAA_RE.match(name)) else \
+            'is not a valid eui.<16 hex> or naa.<16|32 hex> name'
+    if name != name.lower() and name.lower().startswith('iqn.'):
+        return ('contains upper-case letters; iSCSI names are compared in their normalized '
+                '(lower-case) form, as initiators send them')
+    if not IQN_RE.match(name):
+        return ("is not an iSCSI qualified name: expected iqn.YYYY-MM.reversed.domain[:unique], "
+                "lower-case letters, digits, '.', '-' and ':' (RFC 3720 3.2.6)")
+    return None
+
+
+def nqn_problem(name):
+    """Why ``name`` is not an NVMe qualified name, or None."""
+    if not isinstance(name, str) or not name:
+        return 'must be a non-empty string'
+    if len(name.encode('utf-8')) > MAX_NAME_BYTES:
+        return 'is longer than %d bytes' % MAX_NAME_BYTES
+    if not NQN_RE.match(name):
+        return ("is not an NVMe qualified name: expected nqn.YYYY-MM.reversed.domain:unique "
+                "(for example the output of 'nvme gen-hostnqn')")
+    return None
+
+
+def chap_problem(value, what):
+    """Why ``value`` cannot be a CHAP user name or secret, or None (never shows the value)."""
+    if not isinstance(value, str) or not value:
+        return 'must be a non-empty string'
+    if what == 'secret' and len(value) < CHAP_MIN:
+        return ('is %d characters long; common initiators (Windows, many HBAs) need at least %d'
+                % (len(value), CHAP_MIN))
+    if len(value) > CHAP_MAX:
+        return 'is longer than %d characters' % CHAP_MAX
+    if not CHAP_CHARS_RE.match(value):
+        return ("contains a blank, a quote, '#', '\\\\' or a non-ASCII character; use letters, "
+                "digits and punctuation only")
+    return None
+
+
+def generate_secret(length):
+    """A random CHAP user name or secret (letters and digits, like Cinder's)."""
+    import secrets
+    alphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+    return ''.join(secrets.choice(alphabet) for _ in range(length))
+
+
+def volume_uuid(volume, salt):
+    """The volume's UUID when its name holds one (Cinder's volume-<uuid>), else a stable uuid5."""
+    m = re.search(r'[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}', volume)
+    if m:
+        return m.group(0).lower()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, 'cinderkit:%s:%s' % (salt, volume)))
+
+
+# ------------------------------------------------------------------- records
+class Chap(object):
+    """CHAP credentials of one export: one-way, optionally mutual."""
+
+    __slots__ = ('username', 'password', 'mutual_username', 'mutual_password')
+
+    def __init__(self, username, password, mutual_username=None, mutual_password=None):
+        self.username = username
+        self.password = password
+        self.mutual_username = mutual_username or None
+        self.mutual_password = mutual_password or None
+
+    @property
+    def mutual(self):
+        return bool(self.mutual_username)
+
+    def secrets(self):
+        return [s for s in (self.password, self.mutual_password) if s]
+
+    def __eq__(self, other):
+        return isinstance(other, Chap) and all(
+            getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __repr__(self):
+        return 'Chap(%r, <redacted>%s)' % (self.username, ', mutual %r' % self.mutual_username
+                                            if self.mutual else '')
+
+    def redacted(self):
+        out = dict(method='CHAP', username=self.username, password='<redacted>')
+        if self.mutual:
+            out.update(mutual_username=self.mutual_username, mutual_password='<redacted>')
+        return out
+
+
+class Backing(object):
+    """What a LUN/namespace reads from.
+
+    ``kind``: ``block`` (a block device), ``file`` (a regular file) or a
+    driver-given backing-store type (``rbd``: ``path`` is ``pool/image`` and
+    ``options`` tgt's bsopts, e.g. ``conf=/etc/ceph/ceph.conf;id=cinder``).
+    Drivers supply it through an optional ``target_backing(name)`` method;
+    without one, ``local_path(name)`` is used and the kind is read from the
+    file system.
+    """
+
+    __slots__ = ('kind', 'path', 'options')
+
+    def __init__(self, kind, path, options=None):
+        self.kind = kind
+        self.path = path
+        self.options = options or None
+
+    @classmethod
+    def from_path(cls, path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return cls('missing', path)
+        if stat.S_ISBLK(st.st_mode):
+            return cls('block', path)
+        if stat.S_ISREG(st.st_mode):
+            return cls('file', path)
+        return cls('other', path)
+
+    def __eq__(self, other):
+        return isinstance(other, Backing) and (self.kind, self.path, self.options) == (
+            other.kind, other.path, other.options)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __repr__(self):
+        return 'Backing(%r, %r)' % (self.kind, self.path)
+
+
+class ExportSpec(object):
+    """What a caller wants exported."""
+
+    __slots__ = ('volume', 'backing', 'auth', 'initiators', 'allow_any_host', 'acl_mode')
+
+    def __init__(self, volume, backing, auth=None, initiators=(), allow_any_host=False,
+                 acl_mode='exact'):
+        self.volume = volume
+        self.backing = backing
+        self.auth = auth                      # Chap or None (no CHAP)
+        self.initiators = tuple(sorted(set(initiators)))
+        self.allow_any_host = bool(allow_any_host)
+        self.acl_mode = acl_mode              # exact | add
+
+
+class Export(object):
+    """An export as the target (and its persistence) has it."""
+
+    __slots__ = ('volume', 'target_name', 'backing', 'lun', 'auth', 'initiators',
+                 'allow_any_host', 'live', 'persisted', 'size_bytes', 'extra')
+
+    def __init__(self, volume, target_name, backing=None, lun=None, auth=None, initiators=(),
+                 allow_any_host=False, live=False, persisted=False, size_bytes=None, extra=None):
+        self.volume = volume
+        self.target_name = target_name
+        self.backing = backing
+        self.lun = lun
+        self.auth = auth
+        self.initiators = tuple(sorted(set(initiators)))
+        self.allow_any_host = bool(allow_any_host)
+        self.live = live
+        self.persisted = persisted
+        self.size_bytes = size_bytes
+        self.extra = dict(extra or {})
+
+    def to_result(self):
+        out = dict(volume=self.volume, target=self.target_name,
+                   device_path=self.backing.path if self.backing else None,
+                   backing=self.backing.kind if self.backing else None,
+                   lun=self.lun, initiators=list(self.initiators),
+                   allow_any_host=self.allow_any_host, live=self.live, persisted=self.persisted,
+                   auth=self.auth.redacted() if self.auth else None)
+        if self.size_bytes is not None:
+            out['size_bytes'] = self.size_bytes
+        out.update(self.extra)
+        return out
+
+
+# --------------------------------------------------------------- persistence
+def write_private(path, text, mode=0o600):
+    """Write ``text`` to ``path`` atomically, readable by root only (it may hold secrets)."""
+    directory = os.path.dirname(path) or '.'
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'w') as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+# ------------------------------------------------------------------ registry
 def register_target(name):
     def deco(cls):
         if name in _TARGETS and _TARGETS[name] is not cls:
@@ -53,50 +310,154 @@ def storage_protocol_for(target_helper, target_protocol):
     return 'iSCSI'
 
 
+# ------------------------------------------------------------------ interface
 class Target(object):
-    """Base target helper.  Construction runs no command."""
+    """Base target helper.  Construction runs no command.
+
+    Call order for one task: ``list_exports()`` once; then any of
+    ``create_export`` / ``ensure_export`` / ``update_export`` /
+    ``remove_export`` per export; then ``commit()`` once (LIO and nvmet save
+    their whole configuration there); then ``list_exports(refresh=True)``.
+    """
 
     name = None
-    # protocols this helper can serve (Cinder target_protocol values)
+    # Cinder target_protocol values this helper serves
     protocols = ('iscsi',)
-    # whether a LUN grown underneath is visible to initiators after extend_target
+    # whether an initiator sees a grown LUN after extend_target without I/O errors
     online_extend = True
-    # optional features: 'mutual_chap', 'discovery_chap', 'acl', 'persistence'
+    # optional features: 'mutual_chap', 'discovery_chap', 'chap', 'acl'
     features = frozenset()
+    # what an initiator name looks like for this helper
+    initiator_kind = 'iqn'
 
     def __init__(self, config, runner):
         self.config = config
         self.runner = runner
+        self.warnings = []
+
+    # -- facts ---------------------------------------------------------------
+    @property
+    def protocol(self):
+        return self.config.get('target_protocol') or 'iscsi'
 
     @property
     def storage_protocol(self):
-        return storage_protocol_for(self.name, self.config.get('target_protocol', 'iscsi'))
+        return storage_protocol_for(self.name, self.protocol)
 
     def supports(self, feature):
         return feature in self.features
 
-    # -- interface ---------------------------------------------------------
-    def list_exports(self):
-        """Every export this helper manages on the host: one query."""
+    def portals(self):
+        """['ip:port', ...]: target_ip_address first, then the secondary addresses."""
+        port = self.config.get('target_port')
+        ips = [self.config.get('target_ip_address')] + list(
+            self.config.get('target_secondary_ip_addresses') or [])
+        return ['%s:%s' % (_host(ip), port) for ip in ips if ip]
+
+    def target_name(self, volume):
+        """The IQN (or NQN) this helper gives the export of ``volume`` (Cinder's naming)."""
+        return '%s%s' % (self.config.get('target_prefix'), volume)
+
+    def volume_of(self, target_name):
+        """Inverse of target_name(), or None for a target this helper does not manage."""
+        prefix = self.config.get('target_prefix')
+        if target_name.startswith(prefix) and len(target_name) > len(prefix):
+            return target_name[len(prefix):]
+        return None
+
+    def target_name_problem(self, volume):
+        return iqn_problem(self.target_name(volume))
+
+    def initiator_problem(self, name):
+        return iqn_problem(name) if self.initiator_kind == 'iqn' else nqn_problem(name)
+
+    def validate(self, spec, param='volume'):
+        """Raise InvalidParameter/NotSupported for a spec this helper cannot export."""
+        problem = self.target_name_problem(spec.volume)
+        if problem:
+            raise InvalidParameter(param, 'the target name %r for volume %r %s'
+                                   % (self.target_name(spec.volume), spec.volume, problem),
+                                   'check backend option target_prefix, or export a volume whose '
+                                   'name is valid in a target name')
+        if spec.auth is not None and not self.supports('chap'):
+            raise NotSupported("the %s target helper does not support CHAP; set auth.method: none "
+                               "and restrict access with initiators" % self.name)
+        if spec.auth is not None and spec.auth.mutual and not self.supports('mutual_chap'):
+            raise NotSupported('the %s target helper does not support mutual CHAP' % self.name)
+
+    # -- interface -------------------------------------------------------------
+    def list_exports(self, refresh=False):
+        """{volume: Export} for every export this helper manages on the host: one query."""
         raise NotImplementedError
 
-    def create_export(self, volume, device_path, auth, initiators):
+    def create_export(self, spec):
+        """Export ``spec`` (live and persisted); the caller checked it does not exist."""
         raise NotImplementedError
 
-    def ensure_export(self, volume, device_path, auth, initiators):
+    def ensure_export(self, spec, actual):
+        """Bring back what is missing of an existing export (live or persisted part)."""
         raise NotImplementedError
 
-    def remove_export(self, volume):
+    def update_export(self, spec, actual):
+        """Change the ACL or the CHAP credentials of an existing export in place."""
         raise NotImplementedError
 
-    def initialize_connection(self, volume, connector, export):
+    def remove_export(self, actual):
         raise NotImplementedError
 
-    def terminate_connection(self, volume, connector, export):
+    def initialize_connection(self, export, connector):
+        """Connection info with Cinder's keys and shape for this protocol."""
         raise NotImplementedError
 
-    def extend_target(self, volume, device_path):
+    def terminate_connection(self, export, connector):
+        """Take the connector's initiator out of the export's ACL; True when it changed."""
         raise NotImplementedError
+
+    def extend_target(self, export):
+        """Make a grown backing device visible to initiators; True when something ran."""
+        raise NotImplementedError
+
+    def commit(self):
+        """Persist the whole configuration once per task (where the helper saves it whole)."""
+        return None
+
+    def ensure_ready(self):
+        """Check (before changes) that the target service can take exports; raise if not."""
+        return None
+
+    # -- shared pieces -----------------------------------------------------------
+    def acl_for(self, spec, actual):
+        """The initiator set an export should have after this task."""
+        if spec.acl_mode == 'add' and actual is not None:
+            return tuple(sorted(set(actual.initiators) | set(spec.initiators)))
+        return spec.initiators
+
+    def iscsi_connection_info(self, export, connector, lun):
+        """Cinder's ISCSITarget.initialize_connection data, from typed records."""
+        portals = self.portals()
+        multipath = bool((connector or {}).get('multipath'))
+        data = dict(target_discovered=False, target_iqn=export.target_name,
+                    target_portal=portals[0], target_lun=lun, volume_id=export.volume,
+                    discard=bool(self.config.get('report_discard_supported', False)),
+                    encrypted=False)
+        if len(portals) > 1 or multipath:
+            data['target_portals'] = portals
+            data['target_iqns'] = [export.target_name] * len(portals)
+            data['target_luns'] = [lun] * len(portals)
+        if export.auth is not None:
+            data['auth_method'] = 'CHAP'
+            data['auth_username'] = export.auth.username
+            data['auth_password'] = export.auth.password
+            if export.auth.mutual:
+                # open-iscsi's node.session.auth.username_in/password_in; os-brick
+                # has no mutual CHAP, Cinder no key for it
+                data['auth_username_in'] = export.auth.mutual_username
+                data['auth_password_in'] = export.auth.mutual_password
+        return {'driver_volume_type': 'iser' if self.protocol == 'iser' else 'iscsi', 'data': data}
+
+
+def _host(ip):
+    return '[%s]' % ip if ':' in ip and not ip.startswith('[') else ip
 
 
 def unimplemented_target(cls):

@@ -1,0 +1,426 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""Plan and apply for the export module.
+
+module -> collect + validate (no command) -> plan (ONE target query) ->
+apply (helper verbs, one commit) -> re-query once -> results.
+
+The export module must return CHAP secrets (``connection_info``), so its
+module wrapper (``ExportModule``) keeps secrets out of the command history
+and error messages (runner redaction) but does not mask them in the result:
+the action plugin (plugins/action/export.py) hides the whole result instead.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, InvalidParameter, NotFound)
+from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets import (
+    Backing, Chap, Export, ExportSpec, GENERATED_PASSWORD_LEN, GENERATED_USERNAME_LEN,
+    chap_problem, generate_secret, get_target_class, load_target)
+
+CONNECTOR_KEYS = ('initiator', 'nqn', 'host', 'ip', 'multipath')
+
+
+class ExportModule(CinderkitModule):
+    """CinderkitModule whose secrets are redacted from commands and errors only.
+
+    Ansible would replace every no_log value in the result with a mask, which
+    would break ``connection_info.data.auth_password``; the action plugin
+    sets ``_ansible_no_log`` on the result instead (output censored, the
+    registered variable keeps the data).
+    """
+
+    def add_secret(self, value):
+        if value:
+            self.runner.add_secret(value)
+
+
+class ExportItem(object):
+    __slots__ = ('volume', 'state', 'device_path', 'backing', 'spec', 'actual', 'action',
+                 'connector', 'result', 'before', 'generated')
+
+    def __init__(self, volume, state, device_path=None, connector=None):
+        self.volume = volume
+        self.state = state
+        self.device_path = device_path
+        self.connector = connector
+        self.backing = None
+        self.spec = None
+        self.actual = None
+        self.action = 'none'
+        self.result = None
+        self.before = None
+        self.generated = False
+
+
+# ----------------------------------------------------------------- validation
+def check_params(p):
+    """Conflicts Ansible's argument spec cannot express (options with defaults)."""
+    if p.get('ensure_all'):
+        if p.get('volume'):
+            raise InvalidParameter('ensure_all', 'conflicts with volume',
+                                   'give volume for one export, or ensure_all for all of them')
+        if p.get('state') == 'absent':
+            raise InvalidParameter('ensure_all', 'conflicts with state: absent',
+                                   'ensure_all restores exports; remove them one by one')
+        for key in ('device_path', 'connector', 'initiators', 'auth'):
+            if p.get(key):
+                raise InvalidParameter('ensure_all', 'conflicts with %s' % key,
+                                       'ensure_all restores exports as they were saved')
+        return
+    if not p.get('volume'):
+        raise InvalidParameter('volume', 'is required (unless ensure_all is true)')
+    if p.get('allow_any_host') and p.get('initiators') is not None:
+        raise InvalidParameter('allow_any_host', 'conflicts with initiators',
+                               'list the initiators, or let any host log in, not both')
+
+
+def helper_for(m):
+    """The target helper for this task (module option over backend option)."""
+    config = m.config
+    name = m.params.get('target_helper') or config.get('target_helper')
+    cls = get_target_class(name, param='target_helper' if m.params.get('target_helper')
+                           else 'backend.target_helper')
+    if m.params.get('target_helper') and m.params['target_helper'] != config.get('target_helper'):
+        config = config.with_overrides(target_helper=name)
+    if config.get('target_protocol') not in cls.protocols:
+        if cls.protocols == ('nvmet_tcp', 'nvmet_rdma') and config.get('target_protocol') == 'iscsi':
+            # Cinder needs target_protocol set for nvmet; iscsi (the default) means "not set"
+            config = config.with_overrides(target_protocol='nvmet_tcp')
+        else:
+            raise InvalidParameter(
+                'backend.target_protocol', 'target helper %s does not serve %r' % (
+                    name, config.get('target_protocol')),
+                'use one of: %s' % ', '.join(cls.protocols))
+    return load_target(config, m.runner, name)
+
+
+def validate_connector(helper, connector):
+    if connector is None:
+        return None
+    bad = [k for k in connector if not isinstance(k, str)]
+    if bad:
+        raise InvalidParameter('connector', 'keys must be strings', "use os-brick's property names")
+    if helper.initiator_kind == 'iqn':
+        ini = connector.get('initiator')
+        if not ini:
+            raise InvalidParameter('connector', 'has no initiator (the iSCSI initiator name)',
+                                   "add connector.initiator, e.g. the InitiatorName of "
+                                   "/etc/iscsi/initiatorname.iscsi")
+        problem = helper.initiator_problem(ini)
+        if problem:
+            raise InvalidParameter('connector.initiator', '%r %s' % (ini, problem))
+        return ini
+    nqn = connector.get('nqn')
+    if not nqn:
+        raise InvalidParameter('connector', 'has no nqn (the NVMe host NQN)',
+                               'add connector.nqn, e.g. the content of /etc/nvme/hostnqn')
+    problem = helper.initiator_problem(nqn)
+    if problem:
+        raise InvalidParameter('connector.nqn', '%r %s' % (nqn, problem))
+    return nqn
+
+
+def validate_initiators(helper, initiators):
+    for i, name in enumerate(initiators or ()):
+        problem = helper.initiator_problem(name)
+        if problem:
+            raise InvalidParameter('initiators[%d]' % i, '%r %s' % (name, problem),
+                                   'give %s' % ('iSCSI initiator names (iqn.YYYY-MM.domain:...)'
+                                                if helper.initiator_kind == 'iqn'
+                                                else 'host NQNs (nqn.YYYY-MM.domain:...)'))
+
+
+def requested_auth(m, helper):
+    """('none'|'chap'|None, Chap or None, want_mutual): what the task asks for, checked."""
+    auth = m.params.get('auth') or {}
+    method = auth.get('method')
+    given = dict((k, auth.get(k)) for k in ('username', 'password', 'mutual_username',
+                                            'mutual_password'))
+    for key in ('password', 'mutual_password'):
+        if given[key]:
+            m.add_secret(given[key])
+    if method == 'none':
+        extra = sorted(k for k, v in given.items() if v) + (['mutual'] if auth.get('mutual') else [])
+        if extra:
+            raise InvalidParameter('auth', 'method none conflicts with %s' % ', '.join(extra),
+                                   'drop them, or use method: chap')
+        return 'none', None, False
+    if method is None and not helper.supports('chap'):
+        if any(given.values()) or auth.get('mutual'):
+            raise InvalidParameter('auth', 'the %s target helper does not support CHAP'
+                                   % helper.name, 'drop auth; restrict access with initiators')
+        return 'none', None, False
+    if method == 'chap' and not helper.supports('chap'):
+        raise InvalidParameter('auth.method', 'the %s target helper does not support CHAP'
+                               % helper.name, 'use method: none and restrict access with initiators')
+    for pair in (('username', 'password'), ('mutual_username', 'mutual_password')):
+        if bool(given[pair[0]]) != bool(given[pair[1]]):
+            raise InvalidParameter('auth.%s' % (pair[0] if not given[pair[0]] else pair[1]),
+                                   'is required with auth.%s' % (pair[1] if not given[pair[0]]
+                                                                 else pair[0]),
+                                   'give both, or neither to have them generated')
+    for key in ('username', 'password', 'mutual_username', 'mutual_password'):
+        if given[key]:
+            problem = chap_problem(given[key], 'secret' if 'password' in key else 'name')
+            if problem:
+                shown = given[key] if 'password' not in key else 'the value'
+                raise InvalidParameter('auth.%s' % key, '%s %s' % (
+                    repr(shown) if 'password' not in key else shown, problem),
+                    'generated secrets are %d characters' % GENERATED_PASSWORD_LEN
+                    if 'password' in key else None)
+    want_mutual = bool(auth.get('mutual') or given['mutual_username'])
+    if want_mutual and not helper.supports('mutual_chap'):
+        raise InvalidParameter('auth', 'the %s target helper does not support mutual CHAP'
+                               % helper.name, 'drop the mutual settings')
+    if given['password'] and given['mutual_password'] and given['password'] == given['mutual_password']:
+        raise InvalidParameter('auth.mutual_password', 'is the same as auth.password',
+                               'RFC 3720 asks for different secrets in each direction; '
+                               'initiators refuse equal ones')
+    if given['username']:
+        return 'chap', Chap(given['username'], given['password'], given['mutual_username'],
+                            given['mutual_password']), want_mutual
+    cfg = m.config
+    if method != 'none' and cfg.get('use_chap_auth'):
+        user, pw = cfg.get('chap_username'), cfg.get('chap_password')
+        if not user or not pw:
+            raise InvalidParameter('backend.use_chap_auth', 'is true but chap_username or '
+                                   'chap_password is empty', 'set both, or drop use_chap_auth '
+                                   'to have credentials generated per export')
+        problem = chap_problem(pw, 'secret')
+        if problem:
+            raise InvalidParameter('backend.chap_password', 'the value %s' % problem)
+        return 'chap', Chap(user, pw), want_mutual
+    return 'chap', None, want_mutual
+
+
+def resolve_auth(requested, actual, item):
+    """The credentials an export gets: given > existing (kept) > generated."""
+    method, given, want_mutual = requested
+    if method == 'none':
+        return None
+    have = actual.auth if actual is not None else None
+    if given is not None:
+        if want_mutual and not given.mutual:
+            if have is not None and have.mutual and have.mutual_password:
+                return Chap(given.username, given.password, have.mutual_username,
+                            have.mutual_password)
+            item.generated = True
+            return Chap(given.username, given.password,
+                        generate_secret(GENERATED_USERNAME_LEN), generate_secret(GENERATED_PASSWORD_LEN))
+        return given
+    if have is not None and have.password and (not want_mutual or have.mutual_password):
+        if have.mutual and not have.mutual_password:
+            return Chap(have.username, have.password)
+        return have
+    item.generated = True
+    auth = Chap(generate_secret(GENERATED_USERNAME_LEN), generate_secret(GENERATED_PASSWORD_LEN))
+    if want_mutual:
+        auth.mutual_username = generate_secret(GENERATED_USERNAME_LEN)
+        auth.mutual_password = generate_secret(GENERATED_PASSWORD_LEN)
+    return auth
+
+
+def resolve_backing(m, item):
+    """Backing of ``item``: device_path as given, else the volume through the driver."""
+    if item.device_path:
+        b = Backing.from_path(item.device_path)
+        if b.kind == 'missing':
+            raise NotFound("parameter 'device_path': %s does not exist; give an existing block "
+                           "device or file" % item.device_path)
+        if b.kind == 'other':
+            raise InvalidParameter('device_path', '%s is neither a block device nor a regular file'
+                                   % item.device_path)
+        return b
+    driver = m.driver
+    inv = driver.get_inventory()
+    if item.volume not in inv.volumes:
+        if item.volume in inv.unmanaged:
+            raise InvalidParameter('volume', '%s exists on the backend but is not managed by '
+                                   'cinderkit' % item.volume,
+                                   'adopt it with cinderkit.storage.manage_existing, or export '
+                                   'its device with device_path')
+        raise NotFound("parameter 'volume': volume %r does not exist on backend %s; create it "
+                       "first (cinderkit.storage.volume)" % (item.volume, driver.backend_name))
+    hook = getattr(driver, 'target_backing', None)
+    if hook is not None:
+        return hook(item.volume)
+    b = Backing.from_path(driver.local_path(item.volume))
+    if b.kind != 'block' and b.kind != 'file':
+        raise NotFound("volume %s has no device node at %s (inactive LV, or no device-mapper on "
+                       "this host); activate it, or export a device or file with device_path"
+                       % (item.volume, b.path))
+    return b
+
+
+# ----------------------------------------------------------------------- plan
+def plan(m, helper, items):
+    """Decide each item's action from ONE query of the target state."""
+    params = m.params
+    connector_ini = validate_connector(helper, params.get('connector'))
+    validate_initiators(helper, params.get('initiators'))
+    requested = requested_auth(m, helper)
+    exports = helper.list_exports()
+    for item in items:
+        item.actual = exports.get(item.volume)
+        item.before = item.actual
+        if item.state == 'absent':
+            item.action = 'delete' if item.actual is not None else 'none'
+            continue
+        actual = item.actual
+        backing = resolve_backing(m, item) if (item.device_path or actual is None
+                                               or actual.backing is None) else None
+        if backing is None:
+            backing = actual.backing
+            if backing.kind in ('missing', 'other') and not item.device_path:
+                backing = resolve_backing(m, item)
+        elif actual is not None and actual.backing is not None and actual.backing.path != backing.path:
+            raise InvalidParameter('device_path', 'volume %s is exported from %s, not %s'
+                                   % (item.volume, actual.backing.path, backing.path),
+                                   'remove the export (state: absent) first')
+        item.backing = backing
+        if params.get('allow_any_host'):
+            initiators, any_host, mode = (), True, 'exact'
+        elif params.get('initiators') is not None:
+            initiators, any_host, mode = params['initiators'], False, 'exact'
+        elif connector_ini:
+            initiators, any_host, mode = (connector_ini,), False, 'add'
+        elif actual is not None:
+            initiators, any_host, mode = actual.initiators, actual.allow_any_host, 'exact'
+        else:
+            raise InvalidParameter('initiators', 'nobody could log in to the new export of %s'
+                                   % item.volume,
+                                   'give connector (os-brick connector properties), initiators, '
+                                   'or allow_any_host: true')
+        auth = resolve_auth(requested, actual, item)
+        spec = ExportSpec(item.volume, backing, auth, initiators, any_host, mode)
+        spec.initiators = tuple(helper.acl_for(spec, actual))
+        spec.acl_mode = 'exact'
+        helper.validate(spec)
+        if spec.auth is not None:
+            for s in spec.auth.secrets():
+                m.add_secret(s)
+        item.spec = spec
+        if actual is None:
+            item.action = 'create'
+        elif not actual.live or not actual.persisted or actual.extra.get('missing_lun'):
+            item.action = 'restore'
+        elif (spec.initiators != actual.initiators or spec.allow_any_host != actual.allow_any_host
+              or spec.auth != actual.auth or actual.extra.get('address_acls')):
+            item.action = 'update'
+        else:
+            item.action = 'none'
+    return items
+
+
+def plan_ensure_all(m, helper):
+    """Items that bring back every saved export the target lost (or never saved)."""
+    items = []
+    for volume, actual in sorted(helper.list_exports().items()):
+        item = ExportItem(volume, 'present')
+        item.actual = item.before = actual
+        if actual.live and actual.persisted and not actual.extra.get('missing_lun'):
+            continue
+        if actual.auth is not None and not actual.auth.password:
+            # live without a saved secret: nothing to restore from, report it
+            item.action = 'unrecoverable'
+            items.append(item)
+            continue
+        item.backing = actual.backing
+        item.spec = ExportSpec(volume, actual.backing, actual.auth, actual.initiators,
+                               actual.allow_any_host)
+        if actual.auth is not None:
+            for s in actual.auth.secrets():
+                m.add_secret(s)
+        item.action = 'restore'
+        items.append(item)
+    return items
+
+
+# ---------------------------------------------------------------------- apply
+def apply(helper, items):
+    todo = [it for it in items if it.action in ('create', 'restore', 'update', 'delete')]
+    if not todo:
+        return False
+    if any(it.action in ('create', 'restore') for it in todo):
+        helper.ensure_ready()
+    for it in todo:
+        if it.action == 'delete':
+            helper.remove_export(it.actual)
+        elif it.action == 'create':
+            if it.backing.kind == 'missing':
+                raise NotFound('cannot export %s: %s does not exist' % (it.volume, it.backing.path))
+            helper.create_export(it.spec)
+        elif it.action == 'restore':
+            if it.backing is None or it.backing.kind == 'missing':
+                raise NotFound('cannot restore the export of %s: its device %s does not exist'
+                               % (it.volume, it.backing.path if it.backing else '(unknown)'))
+            helper.ensure_export(it.spec, it.actual)
+        else:
+            helper.update_export(it.spec, it.actual)
+    helper.commit()
+    return True
+
+
+def planned_export(helper, item):
+    spec = item.spec
+    extra = dict(item.actual.extra) if item.actual is not None else {}
+    return Export(item.volume, helper.target_name(item.volume), backing=spec.backing,
+                  lun=item.actual.lun if item.actual is not None else None, auth=spec.auth,
+                  initiators=spec.initiators, allow_any_host=spec.allow_any_host, live=True,
+                  persisted=True, extra=extra)
+
+
+def results(m, helper, items, changed):
+    """Per-item records; re-query once after writes and check the outcome."""
+    after = helper.list_exports(refresh=True) if (changed and not m.check_mode) else None
+    out = []
+    for it in items:
+        rec = dict(volume=it.volume, state=it.state, action=it.action,
+                   changed=it.action in ('create', 'restore', 'update', 'delete'))
+        if it.state == 'present' and it.spec is not None:
+            have = after.get(it.volume) if after is not None else None
+            if after is not None and (have is None or not have.live):
+                raise CinderkitError('the export of %s is not live after %s; the target did not '
+                                     'take it' % (it.volume, it.action))
+            exp = planned_export(helper, it)
+            if have is not None:
+                exp.lun = have.lun
+                exp.extra = have.extra
+                exp.size_bytes = have.size_bytes
+            rec.update(exp.to_result())
+            rec['generated_credentials'] = it.generated
+            it.result = exp
+        elif it.actual is not None:
+            rec.update(it.actual.to_result())
+            rec['live'] = rec['persisted'] = False if it.action == 'delete' else rec['live']
+        rec['protocol'] = helper.storage_protocol
+        rec['target_helper'] = helper.name
+        out.append(rec)
+    return out
+
+
+def diff(items):
+    """Before/after, secrets redacted (CHAP shown as user names only)."""
+    def view(exp):
+        if exp is None:
+            return {}
+        return dict(target=exp.target_name,
+                    device_path=exp.backing.path if exp.backing else None,
+                    initiators=list(exp.initiators), allow_any_host=exp.allow_any_host,
+                    chap_user=exp.auth.username if exp.auth else None,
+                    chap_mutual_user=exp.auth.mutual_username if exp.auth else None,
+                    chap_secret='<redacted>' if exp.auth else None,
+                    live=exp.live, persisted=exp.persisted)
+    before, after = {}, {}
+    for it in items:
+        if it.action in ('none', 'unrecoverable'):
+            continue
+        before[it.volume] = view(it.before)
+        after[it.volume] = {} if it.action == 'delete' else view(it.result)
+    return dict(before=before, after=after)

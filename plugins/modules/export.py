@@ -1,0 +1,339 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: export
+short_description: Export a volume over iSCSI or NVMe-oF with CHAP and initiator ACLs
+version_added: 0.1.0
+description:
+  - Runs on the storage host. Exports one volume (O(volume)) through the backend's target helper
+    (C(tgtadm), C(lioadm) or C(nvmet), Cinder's names and defaults) and returns the
+    RV(connection_info) Cinder's C(initialize_connection) would return for it.
+  - Only the initiators named in O(connector) or O(initiators) may log in (C(allow_any_host) only
+    when asked for). iSCSI exports use one-way CHAP, generated when not given
+    (a 20-character user name and a 16-character secret, as Cinder); mutual CHAP where the helper
+    supports it (C(tgtadm), C(lioadm)).
+  - Idempotent. A second run changes nothing, keeps the credentials it generated the first time
+    (they are read back from the target and its saved configuration) and returns the same
+    RV(connection_info).
+  - Exports are saved where the target service restores them at start - tgt include files under
+    C(volumes_dir) (mode 0600; C(/etc/tgt/conf.d) must include C(volumes_dir/*), as the
+    M(cinderkit.storage.target_helper) role sets up), LIO's saveconfig, nvmet's config.json.
+    A run with V(present) also restores an export the target lost (the ensure path);
+    O(ensure_all) restores every saved export.
+  - O(state=absent) removes exactly this export (target, CHAP accounts, saved entry) and leaves
+    other exports alone. Removing an export that does not exist changes nothing.
+  - The result carries CHAP secrets, so the action plugin hides it from all output (also with
+    C(-vvv)); register it to use RV(connection_info).
+author:
+  - cinderkit.storage maintainers
+extends_documentation_fragment:
+  - cinderkit.storage.backend
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Diffs show CHAP user names, never secrets.
+options:
+  volume:
+    description:
+      - Name of the volume to export. Required unless O(ensure_all) is set.
+      - Without O(device_path) it must be a volume of the backend (for LVM, a managed LV with a
+        device node). The target name is C(target_prefix) + O(volume) (Cinder's naming), so the
+        name may hold only lower-case letters, digits, C(.), C(-) and C(:).
+    type: str
+  state:
+    description:
+      - V(present) creates, updates or restores the export; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  device_path:
+    description:
+      - Export this block device or regular file instead of resolving O(volume) through the
+        backend driver. Use it on hosts where an LV has no device node (no device-mapper), or to
+        export a file. The backend's volume group is then not consulted.
+    type: path
+  connector:
+    description:
+      - The initiator host, as os-brick's connector properties (C(os_brick.initiator.connector.
+        get_connector_properties)). C(initiator) (iSCSI) or C(nqn) (NVMe-oF) is added to the
+        export's ACL; other initiators keep their access (Cinder's C(initialize_connection)).
+        C(multipath) true returns every portal. Other keys (C(host), C(ip), C(platform) ...) are
+        accepted and ignored.
+      - Mutually exclusive with O(initiators).
+    type: dict
+  initiators:
+    description:
+      - The exact list of initiator names allowed to log in (IQNs for iSCSI, host NQNs for
+        nvmet); initiators not listed lose access.
+    type: list
+    elements: str
+  allow_any_host:
+    description:
+      - Let any initiator log in (CHAP still applies to iSCSI). Off unless asked for.
+    type: bool
+    default: false
+  target_helper:
+    description:
+      - The target helper, overriding the backend's C(target_helper) (Cinder's default C(tgtadm)).
+      - With C(nvmet) and the backend's C(target_protocol) left at C(iscsi), C(nvmet_tcp) is used.
+    type: str
+    choices: [tgtadm, lioadm, nvmet]
+  auth:
+    description:
+      - CHAP for iSCSI exports. Without it, the export keeps its credentials, or gets the
+        backend's C(chap_username)/C(chap_password) when C(use_chap_auth) is true, or generated ones.
+    type: dict
+    suboptions:
+      method:
+        description:
+          - V(chap) (the default for iSCSI) or V(none) (ACL only; the default for C(nvmet), which
+            has no CHAP here).
+        type: str
+        choices: [chap, none]
+      username:
+        description: CHAP user name the initiator logs in with.
+        type: str
+      password:
+        description:
+          - CHAP secret of the initiator, 12 to 255 characters (Windows accepts at most 16).
+          - Not masked by the module itself (the result must carry it); the action plugin hides
+            the whole result.
+        type: str
+        no_log: false
+      mutual:
+        description:
+          - Also authenticate the target to the initiator (mutual CHAP), generating the target's
+            credentials when O(auth.mutual_username) is not given.
+        type: bool
+        default: false
+      mutual_username:
+        description: CHAP user name of the target (mutual CHAP).
+        type: str
+      mutual_password:
+        description: CHAP secret of the target (mutual CHAP); must differ from O(auth.password).
+        type: str
+        no_log: false
+  ensure_all:
+    description:
+      - Restore every export the helper has saved but the target lost (after a restart of the
+        target service or of the host), and save live exports that are not saved. The handler of
+        M(cinderkit.storage.target_helper) runs it. Mutually exclusive with O(volume).
+    type: bool
+    default: false
+notes:
+  - NVMe-oF connection info comes in os-brick's two shapes; the backend option
+    C(nvmeof_conn_info_version) (1, Cinder's default, or 2) selects one.
+  - tgt has no resize; after a volume grows, its LUN is re-created (M(cinderkit.storage.extend)
+    does it), which interrupts I/O in flight. LIO and nvmet show the new size online.
+  - Option C(tgt_control_port) (cinderkit) points C(tgtadm) at a tgtd started with C(-C N).
+seealso:
+  - module: cinderkit.storage.volume
+  - module: cinderkit.storage.extend
+  - role: cinderkit.storage.target_helper
+'''
+
+EXAMPLES = r'''
+- name: Export a volume to one compute host with generated CHAP
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    volume: db01-data
+    connector:
+      initiator: iqn.2004-10.com.ubuntu:01:3f2a1b0c9d8e
+      host: compute01
+      multipath: false
+  register: exp
+
+- name: Give the connection info to the compute host (keep it out of logs)
+  ansible.builtin.copy:
+    content: "{{ exp.connection_info | to_json }}"
+    dest: /root/db01-data.json
+    mode: "0600"
+  delegate_to: compute01
+  no_log: true
+
+- name: Export a file on a host without device-mapper, through LIO, with mutual CHAP
+  cinderkit.storage.export:
+    backend: {target_helper: lioadm, target_ip_address: 192.0.2.10}
+    volume: scratch01
+    device_path: /srv/images/scratch01.img
+    initiators: [iqn.2004-10.com.ubuntu:01:3f2a1b0c9d8e]
+    auth: {mutual: true}
+
+- name: NVMe/TCP export, connection info in os-brick's version 2 shape
+  cinderkit.storage.export:
+    backend: {target_helper: nvmet, target_protocol: nvmet_tcp, target_port: 4420,
+              target_prefix: nvme-subsystem-1, nvmeof_conn_info_version: 2}
+    volume: db01-data
+    connector: {nqn: "nqn.2014-08.org.nvmexpress:uuid:2b1e9b0a-7c1f-4f5e-9a51-0c3d5e6f7a81"}
+
+- name: Remove the export (other exports stay)
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    volume: db01-data
+    state: absent
+
+- name: After a target restart, bring back every saved export
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    ensure_all: true
+'''
+
+RETURN = r'''
+connection_info:
+  description:
+    - What Cinder's C(initialize_connection) returns for this export (os-brick's input).
+    - iSCSI - C(driver_volume_type) (C(iscsi) or C(iser)) and C(data) with C(target_iqn),
+      C(target_portal), C(target_lun), C(target_discovered), C(volume_id), C(discard),
+      C(encrypted), C(auth_method)/C(auth_username)/C(auth_password) with CHAP, C(target_iqns)/
+      C(target_portals)/C(target_luns) with several portals or C(connector.multipath), and
+      C(auth_username_in)/C(auth_password_in) (open-iscsi's names) with mutual CHAP.
+    - NVMe-oF - C(driver_volume_type) C(nvmeof) and C(data) in version 1 (C(nqn),
+      C(transport_type), C(target_portal), C(target_port), C(ns_id)) or version 2 (C(target_nqn),
+      C(vol_uuid), C(portals) as [address, port, transport], C(ns_id)); ports and ns_id are strings.
+  returned: with O(state=present)
+  type: dict
+  sample:
+    driver_volume_type: iscsi
+    data:
+      target_discovered: false
+      target_iqn: iqn.2010-10.org.openstack:db01-data
+      target_portal: 192.0.2.10:3260
+      target_lun: 1
+      volume_id: db01-data
+      discard: false
+      encrypted: false
+      auth_method: CHAP
+      auth_username: 7Kd2mPq9RtWx3YzAbCdE
+      auth_password: (secret)
+export:
+  description: The export (single form). Secrets redacted.
+  returned: when O(volume) is given
+  type: dict
+  contains:
+    volume:
+      description: Volume name.
+      type: str
+    action:
+      description: What this task did (or would do).
+      type: str
+      choices: [create, update, restore, delete, none]
+    target:
+      description: Target IQN or subsystem NQN.
+      type: str
+    device_path:
+      description: The exported block device or file.
+      type: str
+    lun:
+      description: LUN (tgt 1, LIO 0) or NVMe namespace id.
+      type: int
+    initiators:
+      description: Initiators in the ACL.
+      type: list
+      elements: str
+    allow_any_host:
+      description: Whether any initiator may log in.
+      type: bool
+    auth:
+      description: CHAP user names (secrets shown as C(<redacted>)), or null.
+      type: dict
+    live:
+      description: Whether the target serves it now.
+      type: bool
+    persisted:
+      description: Whether it is saved for the next start of the target service.
+      type: bool
+    generated_credentials:
+      description: Whether this task generated CHAP credentials.
+      type: bool
+exports:
+  description: With O(ensure_all), one record per export that was (or would be) restored.
+  returned: with O(ensure_all)
+  type: list
+  elements: dict
+diff:
+  description: Before and after, with CHAP user names only.
+  returned: when changed and diff mode is on
+  type: dict
+commands:
+  description: Commands this task ran, in order, with secrets redacted.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.cinderkit.storage.plugins.module_utils import _exports
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import CinderkitError
+
+AUTH_SPEC = dict(
+    method=dict(type='str', choices=['chap', 'none']),
+    username=dict(type='str'),
+    password=dict(type='str', no_log=False),
+    mutual=dict(type='bool', default=False),
+    mutual_username=dict(type='str'),
+    mutual_password=dict(type='str', no_log=False),
+)
+
+
+def run(m):
+    p = m.params
+    _exports.check_params(p)
+    helper = _exports.helper_for(m)
+    if p['ensure_all']:
+        items = _exports.plan_ensure_all(m, helper)
+    else:
+        items = [_exports.ExportItem(p['volume'], p['state'], p.get('device_path'),
+                                     p.get('connector'))]
+        _exports.plan(m, helper, items)
+    changed = any(it.action in ('create', 'restore', 'update', 'delete') for it in items)
+    if changed:
+        _exports.apply(helper, items)
+    records = _exports.results(m, helper, items, changed)
+    result = dict(changed=changed)
+    if p['ensure_all']:
+        result['exports'] = records
+        lost = [it.volume for it in items if it.action == 'unrecoverable']
+        if lost:
+            raise CinderkitError('export(s) %s are live but their CHAP secrets are not saved; '
+                                 'run the export module for each to save them' % ', '.join(lost),
+                                 exports=records, changed=changed)
+    else:
+        result['export'] = records[0]
+        item = items[0]
+        if item.state == 'present':
+            result['connection_info'] = helper.initialize_connection(item.result, p.get('connector'))
+    for w in helper.warnings:
+        m.warnings.append(w)
+    if m.diff_mode and changed:
+        result['diff'] = _exports.diff(items)
+    return result
+
+
+def main():
+    m = _exports.ExportModule(
+        argument_spec=dict(
+            volume=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            device_path=dict(type='path'),
+            connector=dict(type='dict'),
+            initiators=dict(type='list', elements='str'),
+            allow_any_host=dict(type='bool', default=False),
+            target_helper=dict(type='str', choices=['tgtadm', 'lioadm', 'nvmet']),
+            auth=dict(type='dict', options=AUTH_SPEC),
+            ensure_all=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[['connector', 'initiators']],
+    )
+    m.run(run)
+
+
+if __name__ == '__main__':
+    main()

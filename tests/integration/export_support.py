@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+"""Helpers for the export tests: an isolated tgtd, and libiscsi/qemu-img initiators.
+
+* ``TgtDaemon``: tgtd with its own control port and iSCSI portal on
+  127.0.0.1, so tests never touch a system tgtd.  tgtd ignores SIGTERM:
+  ``stop()`` deletes every target and account, then the system
+  (``tgtadm --mode sys --op delete``), then kills what is left.
+* ``iscsi_login_ok``: a real login (``iscsi-readcapacity16``) with CHAP
+  given through libiscsi's environment variables, never argv.
+* ``iscsi_read``: the LUN's bytes through ``qemu-img convert`` with
+  ``--image-opts`` and a secret object read from a 0600 file.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+from support import WORKDIR, sh
+
+GOOD_IQN = 'iqn.1994-05.com.example:good-host'
+OTHER_IQN = 'iqn.1994-05.com.example:other-host'
+EVIL_IQN = 'iqn.1994-05.com.example:evil-host'
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class TgtDaemon(object):
+    """tgtd on 127.0.0.1:<port> with control port <control>."""
+
+    def __init__(self, control=None, port=None):
+        self.control = control or (20000 + os.getpid() % 20000)
+        self.port = port or free_port()
+        self.proc = None
+        self.log = tempfile.NamedTemporaryFile(prefix='tgtd-', suffix='.log', delete=False,
+                                               dir=_workdir())
+        self.start()
+
+    def tgtadm(self, *args, check=True):
+        return sh(['tgtadm', '-C', str(self.control), '--lld', 'iscsi'] + list(args), check=check)
+
+    def start(self):
+        self._remove_socket()
+        self.proc = subprocess.Popen(
+            ['tgtd', '-f', '-C', str(self.control), '--iscsi', 'portal=127.0.0.1:%d' % self.port],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.tgtadm('--mode', 'sys', '--op', 'show', check=False).returncode == 0:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError('tgtd did not start (control %s, port %s): %s'
+                             % (self.control, self.port, open(self.log.name).read()[-2000:]))
+
+    def targets(self):
+        out = self.tgtadm('--op', 'show', '--mode', 'target').stdout
+        return dict((m.group(2), int(m.group(1)))
+                    for m in re.finditer(r'^Target (\d+): (\S+)$', out, re.M))
+
+    def accounts(self):
+        out = self.tgtadm('--op', 'show', '--mode', 'account').stdout
+        return [l.strip() for l in out.splitlines()[1:] if l.strip()]
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            for tid in self.targets().values():
+                self.tgtadm('--op', 'delete', '--mode', 'target', '--force', '--tid', str(tid),
+                            check=False)
+            for user in self.accounts():
+                self.tgtadm('--mode', 'account', '--op', 'delete', '--user', user, check=False)
+            sh(['tgtadm', '-C', str(self.control), '--mode', 'sys', '--op', 'delete'], check=False)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        self._remove_socket()
+
+    def restart(self):
+        """What a crash or service restart leaves: a tgtd without any target."""
+        self.stop()
+        self.start()
+
+    def close(self):
+        self.stop()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+    def _remove_socket(self):
+        for suffix in ('', '.lock'):
+            try:
+                os.unlink('/var/run/tgtd/socket.%d%s' % (self.control, suffix))
+            except OSError:
+                pass
+
+
+def _workdir():
+    os.makedirs(WORKDIR, exist_ok=True)
+    return WORKDIR
+
+
+def iscsi_url(port, iqn, lun=1):
+    return 'iscsi://127.0.0.1:%d/%s/%d' % (port, iqn, lun)
+
+
+def iscsi_login_ok(port, iqn, user=None, password=None, initiator=GOOD_IQN, lun=1,
+                   target_user=None, target_password=None):
+    """(ok, size_bytes or stderr): a full login + READ CAPACITY(16) with libiscsi."""
+    env = {}
+    if user:
+        env.update(LIBISCSI_CHAP_USERNAME=user, LIBISCSI_CHAP_PASSWORD=password)
+    if target_user:
+        env.update(LIBISCSI_CHAP_TARGET_USERNAME=target_user,
+                   LIBISCSI_CHAP_TARGET_PASSWORD=target_password)
+    p = sh(['iscsi-readcapacity16', '-i', initiator, iscsi_url(port, iqn, lun)], check=False,
+           env=env, timeout=60)
+    if p.returncode != 0:
+        return False, p.stderr + p.stdout
+    m = re.search(r'Total size:(\d+)', p.stdout)
+    return True, int(m.group(1)) if m else None
+
+
+def iscsi_read(port, iqn, user, password, size, initiator=GOOD_IQN, lun=1):
+    """The first ``size`` bytes of the LUN, read with qemu-img (secret from a 0600 file)."""
+    d = tempfile.mkdtemp(prefix='ckread-', dir=_workdir())
+    try:
+        secret = os.path.join(d, 'secret')
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, password.encode())
+        os.close(fd)
+        out = os.path.join(d, 'out.raw')
+        opts = ('driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:%d,'
+                'file.target=%s,file.lun=%d,file.user=%s,file.password-secret=sec0,'
+                'file.initiator-name=%s' % (port, iqn, lun, user, initiator))
+        sh(['qemu-img', 'convert', '--object', 'secret,id=sec0,file=%s' % secret,
+            '--image-opts', opts, '-O', 'raw', out], timeout=120)
+        with open(out, 'rb') as fh:
+            return fh.read(size)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def backing_file(path, size, data=None):
+    with open(path, 'wb') as fh:
+        fh.truncate(size)
+        if data:
+            fh.write(data)
+    return path
