@@ -84,6 +84,8 @@ def helper_for(m):
     """The target helper for this task (module option over backend option)."""
     config = m.config
     name = m.params.get('target_helper') or config.get('target_helper')
+    if name is None:
+        return None     # the driver serves its volumes itself (e.g. RBD's native protocol)
     cls = get_target_class(name, param='target_helper' if m.params.get('target_helper')
                            else 'backend.target_helper')
     if m.params.get('target_helper') and m.params['target_helper'] != config.get('target_helper'):
@@ -256,6 +258,27 @@ def resolve_backing(m, item):
                        "this host); activate it, or export a device or file with device_path"
                        % (item.volume, b.path))
     return b
+
+
+def native(m):
+    """Backends without a target helper: the driver's own connection info, nothing to export."""
+    p = m.params
+    driver = m.driver
+    fn = getattr(driver, 'connection_info', None)
+    if fn is None:
+        raise InvalidParameter('target_helper', 'backend %s has no target helper'
+                               % driver.backend_name, 'set backend option target_helper')
+    if p.get('ensure_all'):
+        return dict(changed=False, exports=[])
+    rec = dict(volume=p['volume'], state=p['state'], action='none', changed=False,
+               target_helper=None)
+    if p['state'] == 'absent':
+        return dict(changed=False, export=rec)
+    if p['volume'] not in driver.get_inventory().volumes:
+        raise NotFound("parameter 'volume': volume %r does not exist on backend %s"
+                       % (p['volume'], driver.backend_name))
+    return dict(changed=False, export=rec,
+                connection_info=fn(p['volume'], p.get('connector') or {}))
 
 
 # ----------------------------------------------------------------------- plan

@@ -287,6 +287,8 @@ def run(m):
     p = m.params
     _exports.check_params(p)
     helper = _exports.helper_for(m)
+    if helper is None:
+        return _exports.native(m)
     if p['ensure_all']:
         items = _exports.plan_ensure_all(m, helper)
     else:

@@ -19,7 +19,11 @@ import subprocess
 import tempfile
 import time
 
-from support import WORKDIR, sh
+import pytest
+
+from support import WORKDIR, pattern, sh
+
+MiB = 1024 ** 2
 
 GOOD_IQN = 'iqn.1994-05.com.example:good-host'
 OTHER_IQN = 'iqn.1994-05.com.example:other-host'
@@ -162,3 +166,31 @@ def backing_file(path, size, data=None):
         if data:
             fh.write(data)
     return path
+
+
+# ------------------------------------------------------------------- fixtures
+# import them into a test module: ``from export_support import tgtd, tgt_env``
+@pytest.fixture
+def tgtd(need):
+    need('tgtd', 'tgtadm', 'tgt-admin', 'iscsi-readcapacity16', 'qemu-img')
+    d = TgtDaemon()
+    yield d
+    d.close()
+
+
+class TgtEnv(object):
+    """An isolated tgtd, a backend dict pointing at it, and a 32 MiB file LUN with data."""
+
+    def __init__(self, tgtd, tmp_path):
+        self.tgtd = tgtd
+        self.dir = tmp_path
+        self.volumes_dir = str(tmp_path / 'volumes')
+        self.backend = dict(tgt_control_port=tgtd.control, target_port=tgtd.port,
+                            target_ip_address='127.0.0.1', volumes_dir=self.volumes_dir)
+        self.data = pattern(7, 2 * MiB)
+        self.file = backing_file(str(tmp_path / 'vol1.img'), 32 * MiB, self.data)
+
+
+@pytest.fixture
+def tgt_env(tgtd, tmp_path):
+    return TgtEnv(tgtd, tmp_path)

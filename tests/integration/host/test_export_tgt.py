@@ -10,34 +10,16 @@ import stat
 
 import pytest
 
-from support import pattern, run_module, sh
-from export_support import (EVIL_IQN, GOOD_IQN, OTHER_IQN, TgtDaemon, backing_file,
-                            iscsi_login_ok, iscsi_read)
+from support import run_module, sh
+from export_support import (EVIL_IQN, GOOD_IQN, OTHER_IQN, backing_file, iscsi_login_ok,
+                            iscsi_read, tgt_env, tgtd)  # noqa: F401 (fixtures)
 
 MiB = 1024 ** 2
 
 
 @pytest.fixture
-def tgtd(need):
-    need('tgtd', 'tgtadm', 'tgt-admin', 'iscsi-readcapacity16', 'qemu-img')
-    d = TgtDaemon()
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def env(tgtd, tmp_path):
-    class Env(object):
-        pass
-    e = Env()
-    e.tgtd = tgtd
-    e.dir = tmp_path
-    e.volumes_dir = str(tmp_path / 'volumes')
-    e.backend = dict(tgt_control_port=tgtd.control, target_port=tgtd.port,
-                     target_ip_address='127.0.0.1', volumes_dir=e.volumes_dir)
-    e.data = pattern(7, 2 * MiB)
-    e.file = backing_file(str(tmp_path / 'vol1.img'), 32 * MiB, e.data)
-    return e
+def env(tgt_env):
+    return tgt_env
 
 
 def export(env, volume='vol1', device_path=None, **kw):
