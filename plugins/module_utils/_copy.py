@@ -84,6 +84,16 @@ def inspect_image(runner, location, fmt='auto', param='source.image'):
         argv += ['-f', fmt]
     argv.append(location)
     res = runner.run(argv, check=False)
+    if not res.ok and fmt != 'auto':
+        probe = runner.run(['qemu-img', 'info', '--output', 'json', location], check=False)
+        if probe.ok:
+            try:
+                actual = json.loads(probe.stdout).get('format')
+            except ValueError:
+                actual = None
+            if actual and actual != fmt:
+                raise InvalidParameter('source.format', 'image %s is %s, not %s' % (location, actual, fmt),
+                                       'set format: %s or format: auto' % actual)
     if not res.ok:
         raise InvalidParameter(param, 'qemu-img cannot read %s: %s' % (location, res.stderr.strip()),
                                'check the path/URL and the format')

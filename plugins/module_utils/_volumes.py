@@ -153,10 +153,9 @@ def plan(driver, runner, items):
         except (InvalidParameter, NotFound) as exc:
             problems.append(exc.msg)
     if problems:
-        raise InvalidParameter(items[0].param if len(items) == 1 else 'volumes',
-                               problems[0] if len(problems) == 1 else
-                               '%d problems: %s' % (len(problems), ' | '.join(problems)),
-                               'nothing was changed')
+        raise CinderkitError('%s; nothing was changed' % (
+            problems[0] if len(problems) == 1 else
+            '%d problems: %s' % (len(problems), ' | '.join(problems))))
     creates = [it for it in items if it.action == 'create']
     if creates:
         lvm_type = getattr(driver, 'effective_lvm_type', None)
