@@ -296,7 +296,7 @@ def run(m):
                                      p.get('connector'))]
         _exports.plan(m, helper, items)
     changed = any(it.action in ('create', 'restore', 'update', 'delete') for it in items)
-    if changed:
+    if changed and not m.check_mode:
         _exports.apply(helper, items)
     records = _exports.results(m, helper, items, changed)
     result = dict(changed=changed)

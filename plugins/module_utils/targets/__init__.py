@@ -36,6 +36,8 @@ from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base im
     nqn_problem, register_target, registered_targets, storage_protocol_for, unimplemented_target,
     write_private)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _tgtadm  # noqa: F401
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _lioadm  # noqa: F401
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _nvmet  # noqa: F401
 
 
 def load_target(config, runner, name=None):

@@ -1,0 +1,353 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""LIO (the kernel SCSI target) through rtslib-fb objects, never targetcli output.
+
+One export = one iSCSI target ``target_prefix + volume`` with TPG 1, LUN 0
+(Cinder's LIO numbering), a ``block`` backstore (or ``fileio`` for a regular
+file) named after the volume, one network portal per configured address,
+and one node ACL per allowed initiator carrying the export's CHAP
+credentials (TPG authentication on).  ``allow_any_host`` uses LIO's
+generated ACLs with the CHAP credentials on the TPG.
+
+State: rtslib's view of configfs (live) and rtslib's saveconfig file
+(persisted; mode 0600, written once per task by ``commit``), which LIO's
+restore service (rtslib-fb-targetctl / target.service) loads at boot.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import traceback
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, Conflict, MissingDependency)
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+    Backing, Chap, Export, Target, register_target)
+
+LUN = 0
+TPG_TAG = 1
+
+
+def _rtslib():
+    try:
+        import rtslib_fb as rtslib
+    except ImportError:
+        try:
+            import rtslib
+        except ImportError:
+            raise MissingDependency('the Python library rtslib-fb', 'python3-rtslib-fb (Debian), '
+                                    'python3-rtslib (RHEL) or pip install rtslib-fb',
+                                    reason=traceback.format_exc().strip().splitlines()[-1])
+    return rtslib
+
+
+def _chap_of(obj):
+    user = obj.get('chap_userid') if isinstance(obj, dict) else getattr(obj, 'chap_userid', None)
+    if not user:
+        return None
+    get = obj.get if isinstance(obj, dict) else (lambda k: getattr(obj, k, None))
+    return Chap(user, get('chap_password') or None, get('chap_mutual_userid') or None,
+                get('chap_mutual_password') or None)
+
+
+@register_target('lioadm')
+class LioAdm(Target):
+    """Cinder's lioadm, with rtslib objects instead of cinder-rtstool."""
+
+    protocols = ('iscsi', 'iser')
+    # a block backstore reports the device's current size: after an initiator
+    # rescan (iscsiadm -m session -R) the grown LUN shows, without I/O errors
+    online_extend = True
+    features = frozenset(('chap', 'mutual_chap', 'discovery_chap', 'acl'))
+    initiator_kind = 'iqn'
+
+    def __init__(self, config, runner):
+        super(LioAdm, self).__init__(config, runner)
+        self._rts = None
+        self._root = None
+        self._cache = None
+
+    @property
+    def rts(self):
+        if self._rts is None:
+            self._rts = _rtslib()
+        return self._rts
+
+    @property
+    def root(self):
+        if self._root is None:
+            try:
+                self._root = self.rts.RTSRoot()
+            except Exception as exc:
+                raise CinderkitError('cannot open LIO through configfs (%s); load the modules '
+                                     'target_core_mod and iscsi_target_mod (the '
+                                     'cinderkit.storage.target_helper role does)' % exc)
+        return self._root
+
+    @property
+    def save_file(self):
+        from importlib import import_module
+        mod = import_module(self.rts.__name__ + '.root')
+        return getattr(mod, 'default_save_file', '/etc/target/saveconfig.json')
+
+    # -- state -------------------------------------------------------------
+    def _live(self):
+        out = {}
+        for t in self.root.targets:
+            if t.fabric_module.name not in ('iscsi',):
+                continue
+            volume = self.volume_of(t.wwn)
+            if volume is None:
+                continue
+            out[volume] = t
+        return out
+
+    def _saved(self):
+        try:
+            with open(self.save_file) as fh:
+                conf = json.load(fh)
+        except (IOError, OSError, ValueError):
+            return {}, {}
+        sos = dict(('/backstores/%s/%s' % (so.get('plugin'), so.get('name')), so)
+                   for so in conf.get('storage_objects', []))
+        out = {}
+        for t in conf.get('targets', []):
+            volume = self.volume_of(t.get('wwn', ''))
+            if volume is not None and t.get('fabric') == 'iscsi':
+                out[volume] = t
+        return out, sos
+
+    def list_exports(self, refresh=False):
+        if self._cache is not None and not refresh:
+            return self._cache
+        if refresh:
+            self.root.invalidate_caches() if hasattr(self.root, 'invalidate_caches') else None
+        live = self._live()
+        saved, sos = self._saved()
+        out = {}
+        for volume in sorted(set(live) | set(saved)):
+            if volume in live:
+                out[volume] = self._from_live(volume, live[volume], volume in saved)
+            else:
+                out[volume] = self._from_saved(volume, saved[volume], sos)
+        self._cache = out
+        return out
+
+    def _tpg(self, target):
+        for tpg in target.tpgs:
+            if tpg.tag == TPG_TAG:
+                return tpg
+        return None
+
+    def _from_live(self, volume, target, persisted):
+        tpg = self._tpg(target)
+        backing, auth, initiators, any_host, extra = None, None, (), False, {}
+        if tpg is not None:
+            for lun in tpg.luns:
+                if lun.lun == LUN:
+                    so = lun.storage_object
+                    backing = Backing('block' if so.plugin == 'block' else 'file', so.udev_path)
+                    extra['backstore'] = '%s/%s' % (so.plugin, so.name)
+            any_host = tpg.get_attribute('generate_node_acls') == '1'
+            acls = list(tpg.node_acls)
+            initiators = tuple(a.node_wwn for a in acls) if not any_host else ()
+            if any_host:
+                auth = _chap_of(tpg)
+            elif acls:
+                auth = _chap_of(acls[0])
+                if any(_chap_of(a) != auth for a in acls[1:]):
+                    extra['acl_auth_differs'] = True
+            if tpg.get_attribute('authentication') != '1' and auth is not None:
+                extra['authentication_off'] = True
+            extra['portals'] = sorted('%s:%s' % (p.ip_address, p.port) for p in tpg.network_portals)
+            extra['sessions'] = sorted(a.node_wwn for a in acls if getattr(a, 'session', None))
+        if backing is None:
+            extra['missing_lun'] = True
+        return Export(volume, target.wwn, backing=backing, lun=LUN, auth=auth,
+                      initiators=initiators, allow_any_host=any_host, live=True,
+                      persisted=persisted, extra=extra)
+
+    def _from_saved(self, volume, t, sos):
+        tpg = next((x for x in t.get('tpgs', []) if x.get('tag') == TPG_TAG), {})
+        backing = None
+        for lun in tpg.get('luns', []):
+            if lun.get('index') == LUN:
+                so = sos.get(lun.get('storage_object'))
+                if so is not None:
+                    backing = Backing.from_path(so.get('dev'))
+        any_host = str(tpg.get('attributes', {}).get('generate_node_acls')) == '1'
+        acls = tpg.get('node_acls', [])
+        auth = _chap_of(tpg) if any_host else (_chap_of(acls[0]) if acls else None)
+        return Export(volume, t.get('wwn'), backing=backing, lun=LUN, auth=auth,
+                      initiators=tuple(a.get('node_wwn') for a in acls) if not any_host else (),
+                      allow_any_host=any_host, live=False, persisted=True)
+
+    # -- writes ---------------------------------------------------------------
+    def _storage_object(self, spec):
+        rts = self.rts
+        b = spec.backing
+        for so in self.root.storage_objects:
+            if so.name == spec.volume and so.plugin in ('block', 'fileio'):
+                if so.udev_path == b.path:
+                    return so
+                if list(so.attached_luns):
+                    raise Conflict('LIO backstore %s/%s serves %s, not %s' % (
+                        so.plugin, so.name, so.udev_path, b.path))
+                so.delete()
+        try:
+            if b.kind == 'block':
+                return rts.BlockStorageObject(spec.volume, dev=b.path)
+            if b.kind == 'file':
+                return rts.FileIOStorageObject(spec.volume, dev=b.path,
+                                               size=os.path.getsize(b.path))
+        except rts.RTSLibError as exc:
+            raise CinderkitError('LIO could not open %s: %s' % (b.path, exc))
+        raise CinderkitError('the lioadm helper exports block devices and files, not %s (%s)'
+                             % (b.kind, b.path))
+
+    def _portals(self, tpg):
+        have = set((p.ip_address, int(p.port)) for p in tpg.network_portals)
+        for portal in self.portals():
+            ip, _, port = portal.rpartition(':')
+            ip = ip.strip('[]')
+            if (ip, int(port)) in have:
+                continue
+            try:
+                np = self.rts.NetworkPortal(tpg, ip, int(port), mode='create')
+            except self.rts.RTSLibError as exc:
+                raise Conflict('LIO cannot listen on %s (target_ip_address:target_port): %s; '
+                               'the port may be in use by another process or the address not '
+                               'on this host' % (portal, exc))
+            if self.protocol == 'iser':
+                np.iser = True
+
+    def _set_auth(self, obj, auth):
+        if auth is None:
+            for attr in ('chap_userid', 'chap_password', 'chap_mutual_userid',
+                         'chap_mutual_password'):
+                setattr(obj, attr, '')
+            return
+        obj.chap_userid = auth.username
+        obj.chap_password = auth.password
+        obj.chap_mutual_userid = auth.mutual_username or ''
+        obj.chap_mutual_password = auth.mutual_password or ''
+
+    def _apply_acl(self, tpg, lun, spec):
+        tpg.set_attribute('authentication', '1' if spec.auth is not None else '0')
+        if spec.allow_any_host:
+            for acl in list(tpg.node_acls):
+                acl.delete()
+            tpg.set_attribute('generate_node_acls', '1')
+            tpg.set_attribute('cache_dynamic_acls', '1')
+            tpg.set_attribute('demo_mode_write_protect', '0')
+            self._set_auth(tpg, spec.auth)
+            return
+        tpg.set_attribute('generate_node_acls', '0')
+        want = set(spec.initiators)
+        for acl in list(tpg.node_acls):
+            if acl.node_wwn not in want:
+                acl.delete()
+        have = dict((a.node_wwn, a) for a in tpg.node_acls)
+        for ini in sorted(want):
+            acl = have.get(ini)
+            if acl is None:
+                acl = self.rts.NodeACL(tpg, ini, mode='create')
+                self.rts.MappedLUN(acl, LUN, lun)
+            if _chap_of(acl) != spec.auth:
+                self._set_auth(acl, spec.auth)
+
+    def create_export(self, spec):
+        rts = self.rts
+        so = self._storage_object(spec)
+        name = self.target_name(spec.volume)
+        target = None
+        try:
+            target = rts.Target(rts.FabricModule('iscsi'), name, mode='any')
+            tpg = rts.TPG(target, TPG_TAG, mode='any')
+            luns = [l for l in tpg.luns if l.lun == LUN]
+            lun = luns[0] if luns else rts.LUN(tpg, LUN, so)
+            self._portals(tpg)
+            self._apply_acl(tpg, lun, spec)
+            tpg.enable = True
+        except (rts.RTSLibError, CinderkitError) as exc:
+            if target is not None:
+                try:
+                    target.delete()
+                    so.delete()
+                except Exception:
+                    pass
+            if isinstance(exc, CinderkitError):
+                exc.msg += '; the half-made target %s was removed' % name
+                raise
+            raise CinderkitError('LIO could not export %s: %s; the half-made target was removed'
+                                 % (spec.volume, exc))
+
+    def ensure_export(self, spec, actual):
+        if not actual.live or actual.extra.get('missing_lun'):
+            self.create_export(spec)
+        else:
+            self.update_export(spec, actual)
+
+    def update_export(self, spec, actual):
+        rts = self.rts
+        target = self._live().get(spec.volume)
+        if target is None:
+            return self.create_export(spec)
+        tpg = self._tpg(target) or rts.TPG(target, TPG_TAG, mode='any')
+        luns = [l for l in tpg.luns if l.lun == LUN]
+        lun = luns[0] if luns else rts.LUN(tpg, LUN, self._storage_object(spec))
+        self._portals(tpg)
+        self._apply_acl(tpg, lun, spec)
+        tpg.enable = True
+
+    def remove_export(self, actual):
+        target = self._live().get(actual.volume)
+        if target is None:
+            return
+        sos = []
+        for tpg in target.tpgs:
+            for lun in tpg.luns:
+                sos.append(lun.storage_object)
+        target.delete()
+        for so in sos:
+            if not list(so.attached_luns):
+                so.delete()
+
+    def commit(self):
+        """Save LIO's whole configuration (0600) where its restore service reads it."""
+        if self.runner.check_mode:
+            return
+        path = self.save_file
+        d = os.path.dirname(path)
+        if not os.path.isdir(d):
+            os.makedirs(d, 0o700)
+        self.root.save_to_file(path)
+        os.chmod(path, 0o600)
+
+    # -- connections -------------------------------------------------------------
+    def initialize_connection(self, export, connector):
+        return self.iscsi_connection_info(export, connector, LUN)
+
+    def terminate_connection(self, export, connector):
+        ini = (connector or {}).get('initiator')
+        target = self._live().get(export.volume)
+        tpg = self._tpg(target) if target is not None else None
+        if not ini or tpg is None:
+            return False
+        for acl in tpg.node_acls:
+            if acl.node_wwn == ini:
+                acl.delete()
+                return True
+        return False
+
+    def extend_target(self, export):
+        """A block backstore reports the new size by itself; a fileio file cannot grow live."""
+        if export.backing is not None and export.backing.kind == 'file':
+            self.warnings.append('LIO fileio backstores keep their size; remove and re-create the '
+                                 'export of %s to show the new size' % export.volume)
+            return False
+        return True

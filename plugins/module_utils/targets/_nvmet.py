@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright: cinderkit.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""The kernel NVMe-oF target (nvmet) through configfs.
+
+One export = one subsystem ``nqn.<target_prefix>-<volume>`` (Cinder's
+naming), namespace ``nvmet_ns_id`` on the volume's device, linked to port
+``nvmet_port_id`` (+1 per secondary address).  Only the host NQNs listed
+may connect (``allowed_hosts``); ``attr_allow_any_host`` only when asked.
+nvmet has no CHAP here.
+
+State: configfs (``/sys/kernel/config/nvmet``, read in one walk) and the
+saved configuration ``/etc/nvmet/config.json`` in nvmetcli's layout
+(written whole, 0600, once per task), which ``nvmetcli restore`` or the
+target_helper role's ``cinderkit-nvmet-restore`` unit loads at boot.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import json
+import os
+
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, Conflict, NotSupported)
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+    Backing, Export, Target, nqn_problem, register_target, volume_uuid, write_private)
+
+ROOT = '/sys/kernel/config/nvmet'
+SAVE_FILE = '/etc/nvmet/config.json'
+TRANSPORTS = {'nvmet_tcp': 'tcp', 'nvmet_rdma': 'rdma'}
+
+
+def _read(path, default=None):
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except (IOError, OSError):
+        return default
+
+
+def _write(path, value):
+    with open(path, 'w') as fh:
+        fh.write(str(value))
+
+
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _attrs(path, prefix):
+    """{name: value} of the writable ``<prefix>_*`` attributes of a configfs node."""
+    out = {}
+    for entry in _listdir(path):
+        full = os.path.join(path, entry)
+        if entry.startswith(prefix + '_') and os.path.isfile(full) and os.stat(full).st_mode & 0o200:
+            value = _read(full)
+            if value is not None:
+                out[entry[len(prefix) + 1:]] = value
+    return out
+
+
+class NvmetState(object):
+    """One walk of nvmet's configfs: subsystems, ports, hosts (nvmetcli's dump layout)."""
+
+    def __init__(self, root=ROOT):
+        self.root = root
+        self.subsystems = {}
+        self.ports = {}
+        self.hosts = []
+        if not os.path.isdir(root):
+            return
+        self.hosts = _listdir(os.path.join(root, 'hosts'))
+        for nqn in _listdir(os.path.join(root, 'subsystems')):
+            spath = os.path.join(root, 'subsystems', nqn)
+            namespaces = []
+            for nsid in _listdir(os.path.join(spath, 'namespaces')):
+                npath = os.path.join(spath, 'namespaces', nsid)
+                namespaces.append(dict(nsid=int(nsid), enable=int(_read(os.path.join(npath, 'enable'), '0')),
+                                       device=_attrs(npath, 'device'), ana_grpid=int(
+                                           _read(os.path.join(npath, 'ana_grpid'), '1') or 1)))
+            self.subsystems[nqn] = dict(nqn=nqn, attr=_attrs(spath, 'attr'), namespaces=namespaces,
+                                        allowed_hosts=_listdir(os.path.join(spath, 'allowed_hosts')))
+        for pid in _listdir(os.path.join(root, 'ports')):
+            ppath = os.path.join(root, 'ports', pid)
+            self.ports[int(pid)] = dict(portid=int(pid), addr=_attrs(ppath, 'addr'),
+                                        param=_attrs(ppath, 'param'), referrals=[],
+                                        subsystems=_listdir(os.path.join(ppath, 'subsystems')))
+
+    def dump(self):
+        return dict(hosts=[dict(nqn=h) for h in self.hosts],
+                    subsystems=[self.subsystems[k] for k in sorted(self.subsystems)],
+                    ports=[self.ports[k] for k in sorted(self.ports)])
+
+
+@register_target('nvmet')
+class Nvmet(Target):
+    """Cinder's nvmet helper (not shared targets), through configfs."""
+
+    protocols = ('nvmet_tcp', 'nvmet_rdma')
+    # a namespace re-reads its device size on revalidate_size (Linux >= 5.14),
+    # and the host gets a namespace-changed event: no I/O errors
+    online_extend = True
+    features = frozenset(('acl',))
+    initiator_kind = 'nqn'
+
+    def __init__(self, config, runner, root=ROOT, save_file=SAVE_FILE):
+        super(Nvmet, self).__init__(config, runner)
+        self.root = root
+        self.save_file = save_file
+        self._state = None
+
+    @property
+    def transport(self):
+        return TRANSPORTS.get(self.protocol, 'tcp')
+
+    @property
+    def storage_protocol(self):
+        return 'NVMe-oF'
+
+    def target_name(self, volume):
+        return 'nqn.%s-%s' % (self.config.get('target_prefix'), volume)
+
+    def volume_of(self, name):
+        prefix = 'nqn.%s-' % self.config.get('target_prefix')
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name[len(prefix):]
+        return None
+
+    def target_name_problem(self, volume):
+        name = self.target_name(volume)
+        if len(name.encode('utf-8')) > 223:
+            return 'is longer than 223 bytes'
+        if any(c.isspace() or c == '/' for c in name):
+            return 'contains a blank or "/"'
+        return None
+
+    def validate(self, spec, param='volume'):
+        super(Nvmet, self).validate(spec, param)
+        if self.config.get('lvm_share_target'):
+            raise NotSupported('lvm_share_target (one subsystem per host) is not supported by '
+                               "cinderkit's nvmet helper; set it to false")
+        if spec.backing.kind not in ('block', 'file'):
+            raise NotSupported('the nvmet helper exports block devices and files, not %s'
+                               % spec.backing.kind)
+
+    def initiator_problem(self, name):
+        return nqn_problem(name)
+
+    # -- state -----------------------------------------------------------------
+    def _load(self, refresh=False):
+        if self._state is None or refresh:
+            self._state = NvmetState(self.root)
+        return self._state
+
+    def _saved(self):
+        try:
+            with open(self.save_file) as fh:
+                return json.load(fh)
+        except (IOError, OSError, ValueError):
+            return {}
+
+    def list_exports(self, refresh=False):
+        state = self._load(refresh)
+        saved = dict((s.get('nqn'), s) for s in self._saved().get('subsystems', []))
+        out = {}
+        for nqn in sorted(set(state.subsystems) | set(saved)):
+            volume = self.volume_of(nqn)
+            if volume is None:
+                continue
+            live = state.subsystems.get(nqn)
+            sub = live or saved[nqn]
+            nsid = int(self.config.get('nvmet_ns_id'))
+            ns = next((n for n in sub.get('namespaces', []) if int(n.get('nsid')) == nsid), None)
+            backing = Backing.from_path(ns['device'].get('path')) if ns and ns.get('device', {}).get('path') else None
+            any_host = str(sub.get('attr', {}).get('allow_any_host')) == '1'
+            extra = dict(nsid=nsid)
+            if ns is not None:
+                extra['uuid'] = ns.get('device', {}).get('uuid')
+            if live is not None:
+                ports = [p for p in state.ports.values() if nqn in p['subsystems']]
+                extra['ports'] = sorted(p['portid'] for p in ports)
+                if ns is None or not ns.get('enable') or not ports:
+                    extra['missing_lun'] = True
+            out[volume] = Export(volume, nqn, backing=backing, lun=nsid, auth=None,
+                                 initiators=() if any_host else tuple(sub.get('allowed_hosts', [])),
+                                 allow_any_host=any_host, live=live is not None,
+                                 persisted=nqn in saved, extra=extra)
+        return out
+
+    # -- writes ----------------------------------------------------------------------
+    def _path(self, *parts):
+        return os.path.join(self.root, *[str(p) for p in parts])
+
+    def _modprobe(self, *modules):
+        for mod in modules:
+            if not os.path.isdir('/sys/module/%s' % mod.replace('-', '_')):
+                self.runner.run(['modprobe', mod], write=True, check=False)
+
+    def ensure_ready(self):
+        self._modprobe('nvmet', 'nvmet-%s' % self.transport)
+        if not os.path.isdir(self.root):
+            raise CinderkitError('nvmet is not available (%s missing); load the nvmet module and '
+                                 'mount configfs (the cinderkit.storage.target_helper role does)'
+                                 % self.root)
+
+    def _port_specs(self):
+        out = []
+        first = int(self.config.get('nvmet_port_id'))
+        for i, portal in enumerate(self.portals()):
+            ip, _, port = portal.rpartition(':')
+            ip = ip.strip('[]')
+            out.append((first + i, dict(adrfam='ipv6' if ':' in ip else 'ipv4', traddr=ip,
+                                        trsvcid=str(port), trtype=self.transport)))
+        return out
+
+    def _link_ports(self, nqn):
+        state = self._load()
+        for pid, addr in self._port_specs():
+            ppath = self._path('ports', pid)
+            made = False
+            if pid in state.ports:
+                have = state.ports[pid]['addr']
+                diff = dict((k, v) for k, v in addr.items() if have.get(k) != v)
+                if diff:
+                    raise Conflict('nvmet port %d exists with %s; this backend wants %s. Use another '
+                                   'nvmet_port_id, or the same address and port'
+                                   % (pid, ', '.join('%s=%s' % (k, have.get(k)) for k in sorted(diff)),
+                                      ', '.join('%s=%s' % (k, v) for k, v in sorted(diff.items()))))
+            else:
+                os.mkdir(ppath)
+                made = True
+                for key in ('adrfam', 'traddr', 'trsvcid', 'trtype'):
+                    _write(os.path.join(ppath, 'addr_' + key), addr[key])
+                state.ports[pid] = dict(portid=pid, addr=addr, param={}, referrals=[], subsystems=[])
+            link = os.path.join(ppath, 'subsystems', nqn)
+            if os.path.lexists(link):
+                continue
+            try:
+                os.symlink(self._path('subsystems', nqn), link)
+            except OSError as exc:
+                if made:
+                    try:
+                        os.rmdir(ppath)
+                    except OSError:
+                        pass
+                    state.ports.pop(pid, None)
+                if exc.errno == errno.EADDRINUSE:
+                    raise Conflict('nvmet cannot listen on %s:%s: the port is in use by another '
+                                   'process' % (addr['traddr'], addr['trsvcid']))
+                raise Conflict('nvmet cannot enable port %d on %s:%s (%s): the address may not be '
+                               'on this host' % (pid, addr['traddr'], addr['trsvcid'], exc))
+            state.ports[pid]['subsystems'].append(nqn)
+
+    def _hosts(self, spath, spec):
+        _write(os.path.join(spath, 'attr_allow_any_host'), '1' if spec.allow_any_host else '0')
+        want = set() if spec.allow_any_host else set(spec.initiators)
+        have = set(_listdir(os.path.join(spath, 'allowed_hosts')))
+        for h in sorted(have - want):
+            os.unlink(os.path.join(spath, 'allowed_hosts', h))
+        for h in sorted(want - have):
+            hpath = self._path('hosts', h)
+            if not os.path.isdir(hpath):
+                os.mkdir(hpath)
+            os.symlink(hpath, os.path.join(spath, 'allowed_hosts', h))
+
+    def _namespace(self, spath, spec):
+        nsid = int(self.config.get('nvmet_ns_id'))
+        npath = os.path.join(spath, 'namespaces', str(nsid))
+        if not os.path.isdir(npath):
+            os.mkdir(npath)
+        if _read(os.path.join(npath, 'enable')) == '1':
+            if _read(os.path.join(npath, 'device_path')) == spec.backing.path:
+                return
+            _write(os.path.join(npath, 'enable'), 0)
+        uid = volume_uuid(spec.volume, self.target_name(spec.volume))
+        _write(os.path.join(npath, 'device_path'), spec.backing.path)
+        _write(os.path.join(npath, 'device_uuid'), uid)
+        _write(os.path.join(npath, 'device_nguid'), uid)
+        try:
+            _write(os.path.join(npath, 'enable'), 1)
+        except OSError as exc:
+            raise CinderkitError('nvmet could not enable namespace %d on %s: %s'
+                                 % (nsid, spec.backing.path, exc))
+
+    def create_export(self, spec):
+        self.ensure_ready()
+        nqn = self.target_name(spec.volume)
+        spath = self._path('subsystems', nqn)
+        fresh = not os.path.isdir(spath)
+        try:
+            if fresh:
+                os.mkdir(spath)
+            self._hosts(spath, spec)
+            self._namespace(spath, spec)
+            self._link_ports(nqn)
+        except (OSError, CinderkitError) as exc:
+            if fresh:
+                self._delete_subsystem(nqn)
+            if isinstance(exc, CinderkitError):
+                raise
+            raise CinderkitError('nvmet could not export %s: %s' % (spec.volume, exc))
+
+    def ensure_export(self, spec, actual):
+        self.create_export(spec)
+
+    def update_export(self, spec, actual):
+        spath = self._path('subsystems', self.target_name(spec.volume))
+        self._hosts(spath, spec)
+
+    def _delete_subsystem(self, nqn):
+        state = self._load()
+        for pid in _listdir(self._path('ports')):
+            link = self._path('ports', pid, 'subsystems', nqn)
+            if os.path.lexists(link):
+                os.unlink(link)
+            if int(pid) in state.ports and nqn in state.ports[int(pid)]['subsystems']:
+                state.ports[int(pid)]['subsystems'].remove(nqn)
+        spath = self._path('subsystems', nqn)
+        for nsid in _listdir(os.path.join(spath, 'namespaces')):
+            npath = os.path.join(spath, 'namespaces', nsid)
+            try:
+                _write(os.path.join(npath, 'enable'), 0)
+            except OSError:
+                pass
+            os.rmdir(npath)
+        for h in _listdir(os.path.join(spath, 'allowed_hosts')):
+            os.unlink(os.path.join(spath, 'allowed_hosts', h))
+        if os.path.isdir(spath):
+            os.rmdir(spath)
+        state.subsystems.pop(nqn, None)
+        # hosts no subsystem allows any more
+        used = set()
+        for s in _listdir(self._path('subsystems')):
+            used.update(_listdir(self._path('subsystems', s, 'allowed_hosts')))
+        for h in _listdir(self._path('hosts')):
+            if h not in used:
+                try:
+                    os.rmdir(self._path('hosts', h))
+                except OSError:
+                    pass
+
+    def remove_export(self, actual):
+        if os.path.isdir(self._path('subsystems', actual.target_name)):
+            self._delete_subsystem(actual.target_name)
+
+    def commit(self):
+        """Save nvmet's whole configuration (nvmetcli's layout, 0600)."""
+        if self.runner.check_mode:
+            return
+        write_private(self.save_file, json.dumps(NvmetState(self.root).dump(), indent=2,
+                                                 sort_keys=True) + '\n')
+
+    # -- connections -----------------------------------------------------------------
+    def initialize_connection(self, export, connector):
+        """Cinder's NVMeOF shapes: version 1 or 2 (nvmeof_conn_info_version)."""
+        ips = [p.rpartition(':')[0].strip('[]') for p in self.portals()]
+        port = str(self.config.get('target_port'))
+        ns_id = str(export.lun if export.lun is not None else self.config.get('nvmet_ns_id'))
+        if int(self.config.get('nvmeof_conn_info_version') or 1) == 2:
+            transport = 'RoCEv2' if self.transport == 'rdma' else self.transport
+            data = dict(target_nqn=export.target_name,
+                        vol_uuid=export.extra.get('uuid') or volume_uuid(export.volume,
+                                                                         export.target_name),
+                        portals=[[ip, port, transport] for ip in ips], ns_id=ns_id)
+        else:
+            data = dict(target_portal=ips[0], target_port=port, nqn=export.target_name,
+                        transport_type=self.transport, ns_id=ns_id)
+        data['discard'] = bool(self.config.get('report_discard_supported', False))
+        data['encrypted'] = False
+        return {'driver_volume_type': 'nvmeof', 'data': data}
+
+    def terminate_connection(self, export, connector):
+        nqn = (connector or {}).get('nqn')
+        link = self._path('subsystems', export.target_name, 'allowed_hosts', nqn or '-')
+        if nqn and os.path.lexists(link):
+            os.unlink(link)
+            return True
+        return False
+
+    def extend_target(self, export):
+        npath = self._path('subsystems', export.target_name, 'namespaces', export.lun)
+        reval = os.path.join(npath, 'revalidate_size')
+        if os.path.exists(reval):
+            _write(reval, 1)
+            return True
+        # older kernels: re-enable the namespace so it reads the size again (I/O pauses)
+        _write(os.path.join(npath, 'enable'), 0)
+        _write(os.path.join(npath, 'enable'), 1)
+        return True
