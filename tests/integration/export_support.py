@@ -42,7 +42,7 @@ class TgtDaemon(object):
     """tgtd on 127.0.0.1:<port> with control port <control>."""
 
     def __init__(self, control=None, port=None):
-        self.control = control or (20000 + os.getpid() % 20000)
+        self.control = control or (20000 + os.getpid() % 12000)   # tgtd: -C <= 32767
         self.port = port or free_port()
         self.proc = None
         self.log = tempfile.NamedTemporaryFile(prefix='tgtd-', suffix='.log', delete=False,
