@@ -6,9 +6,9 @@ builders, all run through the one CommandRunner.
 
 Queries are whole-VG: one ``vgs`` and one ``lvs`` call describe every LV a
 task needs, whatever the LV count.  Many writes can go to one ``lvm`` process
-(LVM's own command interpreter read from stdin); callers verify the outcome
-with one query afterwards, because that interpreter does not report per
-command exit codes.
+(LVM's own command interpreter read from stdin), or independent ones to two
+such processes at once; callers verify the outcome with one query afterwards,
+because that interpreter does not report per command exit codes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +18,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import threading
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, InvalidParameter, NotFound)
@@ -240,8 +241,18 @@ class LVMClient(object):
             argv.append(self.vg)
         return argv
 
-    def run_batch(self, commands):
-        """Run LVM commands; more than one go to a single ``lvm`` process.
+    def run_batch(self, commands, workers=1):
+        """Run LVM commands; more than one go to ``lvm`` processes (LVM's
+        command interpreter, fed on stdin).
+
+        ``workers`` > 1 is for INDEPENDENT commands only (e.g. lvcreates of
+        different LVs): they are split in order into that many parts, each fed
+        to its own ``lvm`` process, all running at once (at least two
+        commands per process).  LVM's VG lock serialises the metadata update
+        of every command; the rest of each command (device scan, metadata
+        parsing, teardown) overlaps.  Measured on 2 cores with 400 and 1,000
+        lvcreates: two processes take 0.5-0.65x the time of one
+        (bench/batch_experiment.py, bench/README.md).
 
         Returns stderr text.  Does not raise on per-command failures in the
         batch: the caller verifies the result with one query.
@@ -256,9 +267,28 @@ class LVMClient(object):
                 if not SAFE_TOKEN_RE.match(str(tok)):
                     raise InvalidParameter('name', 'unsafe token %r for the LVM command interpreter' % tok,
                                            'use only letters, digits and + _ . -')
-        script = ''.join(' '.join(argv) + '\n' for argv in commands)
-        res = self._run(['lvm'], write=True, check=False, stdin=script)
-        return res.stderr
+        workers = max(1, min(int(workers), len(commands) // 2))
+        step = -(-len(commands) // workers)
+        scripts = [''.join(' '.join(argv) + '\n' for argv in commands[i:i + step])
+                   for i in range(0, len(commands), step)]
+        if len(scripts) == 1:
+            return self._run(['lvm'], write=True, check=False, stdin=scripts[0]).stderr
+        out = [None] * len(scripts)
+
+        def feed(i):
+            try:
+                out[i] = self._run(['lvm'], write=True, check=False, stdin=scripts[i]).stderr
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                out[i] = exc
+        threads = [threading.Thread(target=feed, args=(i,)) for i in range(len(scripts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in out:
+            if isinstance(r, BaseException):
+                raise r
+        return ''.join(out)
 
     def lvremove(self, names):
         if not names:

@@ -315,9 +315,11 @@ class LVMDriver(VolumeDriver):
             tags = self._tags(KIND_VOLUME, s.source) + list(s.tags)
             cmds.append(self.lvm.lvcreate_argv(s.name, s.size_bytes, tags=tags,
                                                thin_pool=self.pool_name if lvm_type == 'thin' else None))
-        errors = self.lvm.run_batch(cmds)
+        # independent lvcreates: two lvm processes at once (LVMClient.run_batch)
+        errors = self.lvm.run_batch(cmds, workers=2)
         self.refresh()
-        missing = [s.name for s in specs if self.lv(s.name) is None]
+        made = set(lv.name for lv in self._lvs)
+        missing = [s.name for s in specs if s.name not in made]
         if missing:
             raise CinderkitError('LVM did not create %d of %d volume(s): %s. LVM said: %s'
                                  % (len(missing), len(specs), ', '.join(missing[:20]),
