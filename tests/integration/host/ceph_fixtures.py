@@ -162,12 +162,13 @@ class Ceph(object):
         cmd = dict(prefix=prefix, format='json', **args)
         ret, out, err = self.client.mon_command(json.dumps(cmd), b'')
         assert ret == 0, (cmd, ret, err)
-        return json.loads(out)
+        return json.loads(out) if out.strip() else None
 
     def cli(self, *argv):
         """The ceph CLI as admin (tests only; the driver never shells out)."""
         proc = subprocess.run(['ceph', '-c', self.conf, '--id', 'admin', '--connect-timeout', '15']
-                              + list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              + list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=60)
         assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
         return proc.stdout
@@ -175,7 +176,8 @@ class Ceph(object):
     def daemon(self, name, *argv):
         """``ceph daemon <name> ...`` through the admin socket."""
         sock = os.path.join(self.dir, 'run', 'ceph-%s.asok' % name)
-        proc = subprocess.run(['ceph', '--admin-daemon', sock] + list(argv), stdout=subprocess.PIPE,
+        proc = subprocess.run(['ceph', '--admin-daemon', sock] + list(argv), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
         assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
         return proc.stdout
