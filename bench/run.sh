@@ -1,0 +1,20 @@
+#!/bin/bash
+# make bench (N = 10, 100, 1000; medians of 3) / make bench-quick (BENCH_QUICK=1: N = 10)
+# Prints one markdown table and writes it to bench/results/.  Timings never fail the run;
+# a cinderkit column that does not converge correctly does.  Knobs: bench/README.md.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+if [ "$(id -u)" != 0 ]; then echo "[bench] needs root (loop devices, LVM)" >&2; exit 1; fi
+[ -x .venv/bin/python ] || tests/harness/venv.sh
+tests/harness/link.sh
+VB=${BENCH_VENV:-$ROOT/.venv-bench}
+want=$(sha256sum bench/requirements-bench.txt | cut -d' ' -f1)
+if [ ! -x "$VB/bin/ansible-playbook" ] || [ "$(cat "$VB/.requirements.sha" 2>/dev/null)" != "$want" ]; then
+  echo "[bench] creating $VB (the ansible package, for community.general.lvol)" >&2
+  /usr/bin/python3 -m venv "$VB"
+  "$VB/bin/pip" install -q -r bench/requirements-bench.txt >"$VB.pip.log" 2>&1 \
+    || { grep -v "is ignored: it is neither" "$VB.pip.log" >&2; echo "[bench] pip install failed" >&2; exit 1; }
+  echo "$want" > "$VB/.requirements.sha"
+fi
+exec .venv/bin/python bench/lvm_bench.py "$@"
