@@ -455,29 +455,30 @@ class RBDDriver(VolumeDriver):
         images = self._load(refresh)
         if self._inv is not None:
             return self._inv
-        inv = Inventory()
+        volumes, snapshots, unmanaged, internal = {}, {}, {}, {}
         for img in images.values():
             if img.kind == KIND_VOLUME:
-                inv.volumes[img.name] = self._volume_record(img, managed=True)
+                volumes[img.name] = self._volume_record(img, managed=True)
             else:
-                inv.unmanaged[img.name] = self._volume_record(img, managed=False)
+                unmanaged[img.name] = self._volume_record(img, managed=False)
         for img in images.values():
             managed_vol = img.kind == KIND_VOLUME
             for s in img.snaps:
                 key = '%s@%s' % (img.name, s['name'])
                 if s['name'].endswith(CLONE_SNAP) or s.get('namespace', 0) != 0:
-                    inv.internal[key] = dict(image=img.name, snapshot=s['name'], size_bytes=s['size'],
-                                             kind='clone_snap' if s['name'].endswith(CLONE_SNAP)
-                                             else 'namespace %s' % s.get('namespace'))
+                    internal[key] = dict(image=img.name, snapshot=s['name'], size_bytes=s['size'],
+                                         kind='clone_snap' if s['name'].endswith(CLONE_SNAP)
+                                         else 'namespace %s' % s.get('namespace'))
                 elif managed_vol and img.meta.get(META_SNAP + s['name']) == KIND_SNAPSHOT:
-                    name = s['name'] if s['name'] not in inv.snapshots else key
-                    inv.snapshots[name] = self._snapshot_record(img, s, name, managed=True)
-                    inv.volumes[img.name].snapshots.append(name)
+                    name = s['name'] if s['name'] not in snapshots else key
+                    snapshots[name] = self._snapshot_record(img, s, name, managed=True)
+                    volumes[img.name].snapshots.append(name)
                 else:
-                    inv.unmanaged[key] = self._snapshot_record(img, s, key, managed=False)
-        inv.space = dict(pool=self.pool, images=len(images),
-                         provisioned_bytes=sum(i.size for i in images.values()),
-                         managed_bytes=sum(v.size_bytes for v in inv.volumes.values()))
+                    unmanaged[key] = self._snapshot_record(img, s, key, managed=False)
+        space = dict(pool=self.pool, images=len(images),
+                     provisioned_bytes=sum(i.size for i in images.values()),
+                     managed_bytes=sum(v.size_bytes for v in volumes.values()))
+        inv = Inventory(volumes, snapshots, unmanaged, internal, space)
         self._inv = inv
         return inv
 
