@@ -131,3 +131,25 @@ def test_manage_unmanage_and_manageable_listing(ck, ceph, driver):
     with pytest.raises(Exception) as exc:
         driver().manage_existing('x', {'source-name': 'nope'})
     assert "image 'nope' does not exist" in str(exc.value)
+
+
+def test_block_device_into_an_rbd_volume(ck, ceph, tmp_path, need):
+    """docs/lvm-to-rbd.md's recipe: a block device (here a loop device) as the image source."""
+    need('losetup', 'qemu-img')
+    data = pattern(41, 2 * MiB)
+    path = str(tmp_path / 'lv.img')
+    with open(path, 'wb') as fh:
+        fh.truncate(24 * MiB)
+        fh.seek(5 * MiB)
+        fh.write(data)
+    loop = subprocess.run(['losetup', '--find', '--show', '--read-only', path], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    try:
+        r = ck('volume', backend=ceph.backend(), name='moved', size='24M',
+               source={'image': loop, 'format': 'raw'})
+        assert not r.get('failed'), r
+        assert ceph.size('moved') == 24 * MiB
+        assert ceph.read('moved', 5 * MiB, len(data)) == data
+        assert ceph.allocated('moved') <= 8 * MiB
+    finally:
+        subprocess.run(['losetup', '--detach', loop], check=False)
