@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """How should N lvcreates be fed to LVM?  (a one-off measurement, not part of `make bench`)
 

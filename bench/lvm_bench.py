@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """cinderkit.storage LVM benchmark: one table, honest medians.
 
@@ -34,6 +33,8 @@ import json
 import os
 import platform
 import re
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -60,7 +61,7 @@ SIZES = [int(x) for x in os.environ.get('BENCH_SIZES', '10' if QUICK else '10,10
 RUNS = int(os.environ.get('BENCH_RUNS', '3'))
 # lvol above this N: once | all | extrapolate | skip
 LVOL_LARGE_N = int(os.environ.get('BENCH_LVOL_LARGE_N', '1000'))
-LVOL_LARGE = os.environ.get('BENCH_LVOL_LARGE', 'once')
+LVOL_LARGE = os.environ.get('BENCH_LVOL_LARGE', 'extrapolate')
 LVOL_TIMEOUT = int(os.environ.get('BENCH_LVOL_TIMEOUT', '3600'))
 NOTE = os.environ.get('BENCH_NOTE', '')
 RESULTS = os.environ.get('BENCH_RESULTS', os.path.join(HERE, 'results'))
@@ -265,11 +266,18 @@ def lvol_plan(n):
     return 0, LVOL_LARGE     # extrapolate | skip
 
 
+def _stop(signum, frame):
+    raise SystemExit('stopped by signal %d' % signum)
+
+
+WORKDIR = tempfile.mkdtemp(prefix='ckbench-', dir=os.environ.get('CINDERKIT_TEST_WORKDIR', '/var/tmp'))
+
+
 def measure(progress=None):
     """Every column RUNS times per N, interleaved; ``progress(data, notes)`` after each."""
     data = {}       # (n, column) -> list of run dicts
     notes = {}
-    workdir = tempfile.mkdtemp(prefix='ckbench-', dir=os.environ.get('CINDERKIT_TEST_WORKDIR', '/var/tmp'))
+    workdir = WORKDIR
 
     def one(n, col, run, runs):
         t0 = time.time()
@@ -565,6 +573,16 @@ def report(table, tgt, info, started, load0, load1, elapsed):
 
 
 def main():
+    # a stopped run still removes its loop VGs (LoopVG closes on SystemExit)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    try:
+        return _main()
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+
+
+def _main():
     started = datetime.datetime.now().strftime('%Y-%m-%d %H:%M:%S %Z').strip()
     load0 = ' '.join(open('/proc/loadavg').read().split()[:3])
     t0 = time.time()
@@ -581,7 +599,10 @@ def main():
         with open(partial, 'w') as fh:
             fh.write(report(table, ['(partial: run still going or stopped)'], info, started, load0, load,
                             time.time() - t0) + '\n')
-    data, notes = measure(progress)
+    try:
+        data, notes = measure(progress)
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
     load1 = ' '.join(open('/proc/loadavg').read().split()[:3])
     table, values = build(data, notes)
     tgt = targets(values)
