@@ -51,7 +51,7 @@ def main():
                 k = int(mode[len('parallel'):] or 2)
                 procs = [subprocess.Popen(['lvm'], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL, env=env, text=True)
-                         for _ in range(k)]
+                         for dummy in range(k)]
                 for p, part in zip(procs, [lines[i::k] for i in range(k)]):
                     p.stdin.write('\n'.join(part) + '\n')
                     p.stdin.close()

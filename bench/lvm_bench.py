@@ -100,7 +100,7 @@ def playbook(controller_venv, play, workdir, collections=None, timeout=None):
             '-c', 'local', '-e', 'ansible_python_interpreter=%s' % PYTHON]
     t0 = time.time()
     try:
-        proc = subprocess.run(argv, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.run(argv, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                               universal_newlines=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return dict(wall=time.time() - t0, task=None, result=None,
@@ -206,7 +206,7 @@ def col_lvol(vg, n, workdir):
 # -- raw LVM --------------------------------------------------------------------
 def _lvm(vg, argv, stdin=None):
     env = dict(os.environ, **vg.env)
-    proc = subprocess.run(argv, env=env, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run(argv, env=env, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                           universal_newlines=True)
     if proc.returncode != 0:
         raise RuntimeError('%s: rc=%d %s' % (' '.join(argv[:3]), proc.returncode, proc.stderr[-300:]))
@@ -486,7 +486,7 @@ def targets(values):
          'against ONE lvremove naming all 1,000 LVs (%s), the stricter floor: playbook %s = %s, task %s = %s. '
          'cinderkit runs that same single lvremove; the rest is ansible-playbook and module start-up, '
          'queries and results' % (fmt(d['rb']), fmt(d['ck']), fmt_ratio(r2), fmt(d['ck_task']),
-                                   fmt_ratio(ratio(d['ck_task'], d['rb']))))
+                                  fmt_ratio(ratio(d['ck_task'], d['rb']))))
     out.append('- NOT MEASURED YET: 200 tgtadm exports, converge + re-run: not measured yet: export module '
                'not landed (TODO hook: `export` scenario in bench/lvm_bench.py)')
     return out
@@ -494,7 +494,7 @@ def targets(values):
 
 def _cmd(argv):
     try:
-        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False,
                               universal_newlines=True).stdout.strip()
     except OSError:
         return ''
@@ -535,14 +535,19 @@ def versions():
                 cinderkit='%s (git %s%s)' % (m.group(1) if m else '?', head, ', plugins/ modified' if dirty else ''))
 
 
+LVOL_LABEL = {'once': 'ONE run (it takes ~0.7-1.5 s per item per task)',
+              'extrapolate': 'not run, extrapolated linearly from the largest smaller N (a lower bound)',
+              'skip': 'not run'}
+
+
 def report(table, tgt, info, started, load0, load1, elapsed):
     m, v = info
     lines = ['# cinderkit.storage LVM benchmark%s' % (' (quick: N=10 only)' if QUICK else ''), '',
              '- date: %s (took %.0f min)' % (started, elapsed / 60.0),
-             '- machine: %s; %s; %s cores; %s GiB RAM; %s; kernel %s' % (m['host'], m['cpu'], m['cores'],
-                                                                        m['mem_gib'], m['os'], m['kernel']),
-             '- load average (1/5/15 min) at start: %s; at end: %s%s' % (load0, load1,
-                                                                         ('; note: %s' % NOTE) if NOTE else ''),
+             '- machine: %s; %s; %s cores; %s GiB RAM; %s; kernel %s' % (
+                 m['host'], m['cpu'], m['cores'], m['mem_gib'], m['os'], m['kernel']),
+             '- load average (1/5/15 min) at start: %s; at end: %s%s' % (
+                 load0, load1, ('; note: %s' % NOTE) if NOTE else ''),
              '- versions: %s; controller for cinderkit: %s; controller for lvol: %s (ansible %s, '
              'community.general %s); %s; cinderkit.storage %s' % (
                  ' '.join(v['lvm']).strip(), ' '.join(v['core']), ' '.join(v['core_bench']), v['ansible'],
@@ -552,11 +557,8 @@ def report(table, tgt, info, started, load0, load1, elapsed):
              '`global/activation=0` and `backup { backup=0 archive=0 }`; LVs of %d MiB, tagged `%s` '
              '(raw columns too)' % (VG_SIZE_GB, ' '.join((m['fs'] or [''])[0].split()[:2]), LV_SIZE_MIB, TAG),
              '- runs: median of %d per cell%s; columns interleaved run by run' % (
-                 RUNS, '' if LVOL_LARGE == 'all' else
-                 '; looped lvol at N>=%d: %s' % (LVOL_LARGE_N, {'once': 'ONE run (it takes ~0.7 s per item '
-                                                                          'per task)',
-                                                                  'extrapolate': 'not run, extrapolated',
-                                                                  'skip': 'not run'}.get(LVOL_LARGE, LVOL_LARGE))),
+                 RUNS, '' if LVOL_LARGE == 'all' else '; looped lvol at N>=%d: %s' % (
+                     LVOL_LARGE_N, LVOL_LABEL.get(LVOL_LARGE, LVOL_LARGE))),
              '- times: "playbook" = wall time of the whole ansible-playbook process; "(task)" = the task alone, '
              'measured on the controller by bench/callback_plugins/cinderkit_bench.py (AnsiballZ, module start '
              'and every loop item included); raw columns = wall time of the LVM processes, started from Python',

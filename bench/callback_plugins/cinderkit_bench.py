@@ -80,5 +80,5 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         for t in self.tasks:
             t['duration'] = round((t['end'] or time.time()) - t['start'], 4)
-        self._display.display(json.dumps(dict(tasks=self.tasks,
-                                               playbook_seconds=round(time.time() - self.t_start, 4))))
+        doc = dict(tasks=self.tasks, playbook_seconds=round(time.time() - self.t_start, 4))
+        self._display.display(json.dumps(doc))

@@ -34,7 +34,7 @@ def test_thousand_volumes_one_task(ck, loop_vg):
     vg = loop_vg(size_gb=40, activation=False)
     b = vg.backend(lvm_type='default', volume_clear='none')
     want = sizes(N)
-    vols = [dict(name=name, size=size) for name, (size, _) in want.items()]
+    vols = [dict(name=name, size=spec[0]) for name, spec in want.items()]
 
     # a fixed LVM command count for backend_facts: measured first at N=10
     small = [dict(name='pre%02d' % i, size='4M') for i in range(10)]
@@ -52,12 +52,12 @@ def test_thousand_volumes_one_task(ck, loop_vg):
     assert [c.split()[0] for c in r['commands']] == ['vgs', 'lvs', 'lvm', 'lvm', 'vgs', 'lvs'], r['commands']
     assert [c.split('<<')[-1] for c in r['commands'][2:4]] == ['%d lines>>' % (N // 2)] * 2
     reported = dict((v['name'], v['size_bytes']) for v in r['volumes'])
-    assert reported == dict((name, b_) for name, (_, b_) in want.items())
+    assert reported == dict((name, spec[1]) for name, spec in want.items())
 
     lvs = vg.lvs()
     assert sorted(lvs) == sorted(want)
-    for name, (_, nbytes) in want.items():
-        assert int(lvs[name]['lv_size']) == nbytes, (name, lvs[name])
+    for name, spec in want.items():
+        assert int(lvs[name]['lv_size']) == spec[1], (name, lvs[name])
         assert 'ck.kind=volume' in lvs[name]['lv_tags']
 
     again = ck('volume', backend=b, volumes=vols)
