@@ -80,6 +80,13 @@ class LioAdm(Target):
     @property
     def root(self):
         if self._root is None:
+            # rtslib moves LIO's dbroot to /etc/target and refuses when it is missing
+            dbroot = getattr(self.rts.RTSRoot, '_preferred_dbroot', None)
+            if dbroot and not os.path.isdir(dbroot):
+                try:
+                    os.makedirs(dbroot, 0o700)
+                except OSError:
+                    pass
             try:
                 self._root = self.rts.RTSRoot()
             except Exception as exc:
