@@ -356,8 +356,8 @@ class RBDDriver(VolumeDriver):
         self._connect()
         ret, out, err = self._cluster.mon_command(json.dumps(cmd), b'')
         if ret != 0:
-            raise CinderkitError('Ceph refused %s (%s) for %s: %s' % (what, cmd.get('prefix'),
-                                                                     self._who(), err or ret))
+            raise CinderkitError('Ceph refused %s (%s) for %s: %s'
+                                 % (what, cmd.get('prefix'), self._who(), err or ret))
         return json.loads(_s(out) or 'null')
 
     def fsid(self):
@@ -581,7 +581,7 @@ class RBDDriver(VolumeDriver):
         ratio = self.over_subscription_ratio()
         if not need or ratio is None:
             return
-        free, total, _ = self.pool_capacity()
+        free, total = self.pool_capacity()[:2]
         reserved = total * self.config.reserved_percentage / 100.0
         provisioned = self.provisioned_bytes()
         usable = total - reserved
@@ -1102,7 +1102,7 @@ class RBDDriver(VolumeDriver):
         inv = self.get_inventory(refresh)
         state, total, free = 'down', 'unknown', 'unknown'
         try:
-            free_b, total_b, _ = self.pool_capacity()
+            free_b, total_b = self.pool_capacity()[:2]
             free, total, state = _gb(free_b), _gb(total_b), 'up'
         except CinderkitError:
             pass

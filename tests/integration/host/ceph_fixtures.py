@@ -10,7 +10,8 @@ start, every test that uses it fails with the harness output: never a skip.
 
 ``ceph`` (function): the same cluster, with the pool emptied after the test.
 
-Test files import the fixtures:  ``from ceph_fixtures import ceph, ceph_cluster  # noqa``.
+The fixtures are declared in tests/integration/host/conftest.py on top of
+``cluster()`` and ``emptied()`` here.
 
 ``CINDERKIT_CEPH_REUSE=DIR`` reuses a cluster already started with
 ``CINDERKIT_CEPH_DIR=DIR tests/harness/ceph.sh start`` and leaves it running.
@@ -168,8 +169,8 @@ class Ceph(object):
         """The ceph CLI as admin (tests only; the driver never shells out)."""
         proc = subprocess.run(['ceph', '-c', self.conf, '--id', 'admin', '--connect-timeout', '15']
                               + list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=60)
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=60,
+                              check=False)
         assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
         return proc.stdout
 
@@ -178,7 +179,8 @@ class Ceph(object):
         sock = os.path.join(self.dir, 'run', 'ceph-%s.asok' % name)
         proc = subprocess.run(['ceph', '--admin-daemon', sock] + list(argv), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=60,
+                              check=False)
         assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
         return proc.stdout
 
@@ -190,7 +192,7 @@ class Ceph(object):
         """Remove every image: flatten clones, unprotect and remove snapshots."""
         with self.ioctx() as io:
             r = rbd.RBD()
-            for _ in range(5):
+            for dummy in range(5):
                 names = list(r.list(io))
                 if not names:
                     return
@@ -224,7 +226,7 @@ class Ceph(object):
 
 def _run(argv, env, timeout=180):
     return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=timeout)
+                          universal_newlines=True, timeout=timeout, check=False)
 
 
 def _env_of(harness_env):
@@ -236,8 +238,8 @@ def _env_of(harness_env):
     return out
 
 
-@pytest.fixture(scope='session')
-def ceph_cluster():
+def cluster():
+    """Start the cluster (or reuse one), yield a ``Ceph``, stop it.  Fails, never skips."""
     if rados is None:
         pytest.fail('python3-rados/python3-rbd are not importable from %s (make setup links them '
                     'into the venv)' % os.environ.get('VIRTUAL_ENV', 'this interpreter'))
@@ -280,9 +282,8 @@ def ceph_cluster():
                 print('[ceph] stop failed: %s' % proc.stdout[-2000:])
 
 
-@pytest.fixture
-def ceph(ceph_cluster):
-    """The cluster; its pool is emptied after each test."""
+def emptied(ceph_cluster):
+    """Yield the cluster; empty its pool afterwards."""
     try:
         yield ceph_cluster
     finally:

@@ -6,7 +6,7 @@
 import json
 import math
 
-from ceph_fixtures import MiB, ceph, ceph_cluster  # noqa: F401  (fixtures)
+from ceph_fixtures import MiB
 
 GiB = 1024 ** 3
 

@@ -15,7 +15,6 @@ import time
 import pytest
 
 from support import run_module
-from ceph_fixtures import MiB, ceph, ceph_cluster  # noqa: F401  (fixtures)
 
 WRONG_KEY = 'AQBxzUBnAAAAABAAvGkbD3e8HAqH8pN5J5kO7w=='
 

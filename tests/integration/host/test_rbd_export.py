@@ -10,13 +10,21 @@
   backing store (tgt-rbd) with CHAP, and read back with qemu-img's iSCSI client.
 """
 
-import os
-
 import pytest
 
 from support import pattern, run_module
-from export_support import GOOD_IQN, iscsi_login_ok, iscsi_read, tgtd  # noqa: F401 (fixtures)
-from ceph_fixtures import MiB, ceph, ceph_cluster  # noqa: F401  (fixtures)
+from export_support import GOOD_IQN, TgtDaemon, iscsi_login_ok, iscsi_read
+from ceph_fixtures import MiB
+
+
+@pytest.fixture
+def tgtd(need):
+    """An isolated tgtd (own control port and portal), stopped after the test."""
+    need('tgtd', 'tgtadm', 'tgt-admin')
+    daemon = TgtDaemon()
+    yield daemon
+    daemon.close()
+
 
 CONNECTOR = dict(initiator=GOOD_IQN, host='compute01', ip='127.0.0.1', multipath=False)
 
@@ -84,7 +92,7 @@ def test_iscsi_export_through_tgt_rbd_with_chap(ck, ceph, tgtd, tmp_path, need):
     assert iscsi_read(tgtd.port, iqn, user, password, len(data)) == data
     good, size = iscsi_login_ok(tgtd.port, iqn, user, password)
     assert good and size == 32 * MiB
-    bad, _ = iscsi_login_ok(tgtd.port, iqn, user, password[:-1] + ('x' if password[-1] != 'x' else 'y'))
+    bad, dummy = iscsi_login_ok(tgtd.port, iqn, user, password[:-1] + ('x' if password[-1] != 'x' else 'y'))
     assert not bad, 'a wrong CHAP secret logged in'
     # tgt holds the image open: the volume is in use; revert and delete are refused
     v = ok(ck('volume', backend=b, name='iscsi1', size='32M'))['volume']

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from support import pattern
-from ceph_fixtures import MiB, ceph, ceph_cluster  # noqa: F401  (fixtures)
+from ceph_fixtures import MiB
 
 GiB = 1024 ** 3
 

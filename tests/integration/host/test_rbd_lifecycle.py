@@ -9,7 +9,7 @@ checked by reading the image through librbd in the test process.
 
 from support import pattern
 
-from ceph_fixtures import MiB, ceph, ceph_cluster  # noqa: F401  (fixtures)
+from ceph_fixtures import MiB
 
 
 def ok(r):

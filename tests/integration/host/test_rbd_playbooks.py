@@ -21,7 +21,6 @@ import uuid
 import yaml
 
 from support import ROOT
-from ceph_fixtures import ceph, ceph_cluster  # noqa: F401  (fixtures)
 
 GiB = 1024 ** 3
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
@@ -97,7 +96,7 @@ def test_rbd_play_from_a_client_host(ceph, tmp_path):
     assert 'test copy 3.0 GiB, grown online: True' in report, report
 
     # the same play again: nothing changes; at -vvv the key still never shows
-    proc, _ = run_playbook(tmp_path, 'rbd_volumes.yml', inv, extra, verbosity=3)
+    proc, dummy = run_playbook(tmp_path, 'rbd_volumes.yml', inv, extra, verbosity=3)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert recap(proc.stdout)['client-a']['changed'] == 0, proc.stdout[-3000:]
     assert key not in proc.stdout + proc.stderr
@@ -126,6 +125,6 @@ def test_same_tasks_on_a_group_of_lvm_hosts(loop_vg, tmp_path):
         assert 'ck.kind=volume' in lvs['app-db']['lv_tags']
     reports = [r['msg'] for r in res if r['_task'] == 'Report']
     assert len(reports) == 2 and all('on a iSCSI backend' in m for m in reports), reports
-    proc, _ = run_playbook(tmp_path, 'multi_host_lvm.yml', inv)
+    proc, dummy = run_playbook(tmp_path, 'multi_host_lvm.yml', inv)
     assert proc.returncode == 0 and all(r['changed'] == 0 for r in recap(proc.stdout).values()), \
         proc.stdout[-3000:]

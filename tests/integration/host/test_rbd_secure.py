@@ -12,10 +12,6 @@ every client session, whatever the client believes.
 import contextlib
 import os
 
-import pytest
-
-from ceph_fixtures import ceph, ceph_cluster  # noqa: F401  (fixtures)
-
 
 class Sessions(object):
     """Client sessions the mon and the OSD accepted while the block ran."""
