@@ -56,6 +56,9 @@ build: link
 host: link
 	$(PYTEST) -q -ra tests/integration/host
 
+ceph: link
+	$(PYTEST) -q -ra -m ceph tests/integration/host
+
 vm: link
 	@tests/harness/vm-tier.sh
 

@@ -14,6 +14,13 @@ import pytest
 import ceph_fixtures
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that use the cluster carry the ``ceph`` marker (``make ceph`` runs just them)."""
+    for item in items:
+        if 'ceph_cluster' in getattr(item, 'fixturenames', ()):
+            item.add_marker(pytest.mark.ceph)
+
+
 @pytest.fixture(scope='session')
 def ceph_cluster():
     yield from ceph_fixtures.cluster()
