@@ -74,7 +74,7 @@ class TgtDaemon(object):
 
     def accounts(self):
         out = self.tgtadm('--op', 'show', '--mode', 'account').stdout
-        return [l.strip() for l in out.splitlines()[1:] if l.strip()]
+        return [u.strip() for u in out.splitlines()[1:] if u.strip()]
 
     def stop(self):
         if self.proc is None:

@@ -149,8 +149,8 @@ class Chap(object):
         return not self.__eq__(other)
 
     def __repr__(self):
-        return 'Chap(%r, <redacted>%s)' % (self.username, ', mutual %r' % self.mutual_username
-                                            if self.mutual else '')
+        mutual = ', mutual %r' % self.mutual_username if self.mutual else ''
+        return 'Chap(%r, <redacted>%s)' % (self.username, mutual)
 
     def redacted(self):
         out = dict(method='CHAP', username=self.username, password='<redacted>')

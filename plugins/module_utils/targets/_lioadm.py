@@ -275,7 +275,7 @@ class LioAdm(Target):
         try:
             target = rts.Target(rts.FabricModule('iscsi'), name, mode='any')
             tpg = rts.TPG(target, TPG_TAG, mode='any')
-            luns = [l for l in tpg.luns if l.lun == LUN]
+            luns = [x for x in tpg.luns if x.lun == LUN]
             lun = luns[0] if luns else rts.LUN(tpg, LUN, so)
             self._portals(tpg)
             self._apply_acl(tpg, lun, spec)
@@ -305,7 +305,7 @@ class LioAdm(Target):
         if target is None:
             return self.create_export(spec)
         tpg = self._tpg(target) or rts.TPG(target, TPG_TAG, mode='any')
-        luns = [l for l in tpg.luns if l.lun == LUN]
+        luns = [x for x in tpg.luns if x.lun == LUN]
         lun = luns[0] if luns else rts.LUN(tpg, LUN, self._storage_object(spec))
         self._portals(tpg)
         self._apply_acl(tpg, lun, spec)

@@ -28,7 +28,7 @@ SHOW = """Target 1: iqn.2010-10.org.openstack:vol1
             Size: 0 MB, Block size: 1
             Backing store type: null
             Backing store path: None
-            Backing store flags: 
+            Backing store flags:
         LUN: 1
             Type: disk
             SCSI ID: vol1
@@ -36,7 +36,7 @@ SHOW = """Target 1: iqn.2010-10.org.openstack:vol1
             Size: 67 MB, Block size: 512
             Backing store type: rdwr
             Backing store path: /tmp/vol1.img
-            Backing store flags: 
+            Backing store flags:
     Account information:
         user1
         tuser1 (outgoing)
