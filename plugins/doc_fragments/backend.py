@@ -19,6 +19,14 @@ options:
       - Options keep Cinder's names and defaults, for example C(volume_group) (C(cinder-volumes)),
         C(lvm_type) (C(auto)), C(lvm_conf_file), C(volume_clear) (C(zero)), C(target_helper) (C(tgtadm)),
         C(max_over_subscription_ratio), C(reserved_percentage).
+      - "RBD (C(volume_driver: rbd), needs python3-rbd and python3-rados on the managed node): C(rbd_pool)
+        (C(rbd)), C(rbd_user), C(rbd_ceph_conf), C(rbd_cluster_name) (C(ceph)), C(rbd_keyring_conf),
+        C(rbd_secret_uuid), C(rbd_flatten_volume_from_snapshot), C(rbd_max_clone_depth) (C(5)),
+        C(rbd_store_chunk_size) (C(4)), C(rados_connect_timeout) (C(-1); set it, or an unreachable
+        monitor blocks for librados' 300 s), C(report_dynamic_total_capacity), C(rbd_exclusive_cinder_pool);
+        cinderkit adds C(rbd_secure_mode) (msgr2 encryption) and C(rbd_flatten_on_delete). RBD volumes
+        are served natively unless C(target_helper) is set (C(tgtadm): iSCSI through tgt-rbd).
+        See docs/lvm-to-rbd.md."
       - An option the driver does not know is an error that names it. Options that only matter to the
         Cinder service (image cache, scheduler hints) are accepted and reported as ignored.
       - Values of secret options (C(chap_password)) are masked in all output.
