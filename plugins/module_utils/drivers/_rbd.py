@@ -637,7 +637,7 @@ class RBDDriver(VolumeDriver):
         except rbd.ImageBusy as exc:
             raise Conflict('%s: the image is busy (in use or has clones): %s' % (what, exc))
         except rbd.ImageExists as exc:
-            raise Conflict('%s: an image of that name exists: %s' % (what, exc))
+            raise Conflict('%s: it already exists: %s' % (what, exc))
         except (rbd.Error, rados.Error) as exc:
             raise CinderkitError('%s failed: %s: %s' % (what, type(exc).__name__, exc))
 
@@ -1081,10 +1081,40 @@ class RBDDriver(VolumeDriver):
             },
         }
 
+    def _conf_file_value(self, key):
+        """``key`` as the ceph.conf alone sets it for rbd_user (no cinderkit override)."""
+        c = self.config
+        probe = rados.Rados(rados_id=c.rbd_user, clustername=c.rbd_cluster_name, conffile=c.rbd_ceph_conf)
+        try:
+            return (probe.conf_get(key) or '').strip()
+        finally:
+            probe.shutdown()
+
     def target_backing(self, name):
-        """How a userspace target opens the image: tgt's ``rbd`` backing store."""
+        """How a userspace target opens the image: tgt's ``rbd`` backing store.
+
+        tgt reads only ``conf=``, ``id=`` and ``cluster=``: what cinderkit sets on top of
+        ceph.conf (rbd_secure_mode, rbd_keyring_conf) cannot reach it, so an export that
+        would silently lose them is refused.
+        """
         from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import Backing
         c = self.config
+        require_rbd()
+        if c.rbd_secure_mode and self._conf_file_value('ms_client_mode') != 'secure':
+            raise InvalidParameter(
+                'backend.rbd_secure_mode', "tgt's rbd backing store reads only %s, which does not "
+                'set ms_client_mode = secure: the export would reach the cluster unencrypted'
+                % (c.rbd_ceph_conf or 'the default ceph.conf'),
+                'set ms_client_mode = secure (and ms_mon_client_mode = secure) in that ceph.conf')
+        if c.rbd_keyring_conf:
+            found = [k.strip() for k in self._conf_file_value('keyring').split(',')]
+            if os.path.abspath(c.rbd_keyring_conf) not in [os.path.abspath(k) for k in found if k]:
+                raise InvalidParameter(
+                    'backend.rbd_keyring_conf', "tgt's rbd backing store reads only %s, which does "
+                    'not name the keyring %s' % (c.rbd_ceph_conf or 'the default ceph.conf',
+                                                 c.rbd_keyring_conf),
+                    'name it there ([client.%s] keyring = %s) or leave rbd_keyring_conf unset'
+                    % (c.rbd_user or 'admin', c.rbd_keyring_conf))
         opts = []
         if c.rbd_ceph_conf:
             opts.append('conf=%s' % c.rbd_ceph_conf)

@@ -122,6 +122,26 @@ def test_iscsi_export_through_tgt_rbd_with_chap(ck, ceph, tgtd, tmp_path, need):
     assert ceph.images() == []
 
 
+def test_tgt_rbd_refuses_settings_tgt_cannot_honour(ceph, tgtd, tmp_path):
+    """tgt reads only conf/id/cluster: cinderkit's own secure-mode and keyring options cannot
+    reach it, so the export is refused (before any change) instead of silently losing them."""
+    conf = tmp_path / 'plain.conf'
+    conf.write_text('[global]\nmon host = [v2:%s]\n[client]\nkeyring = %s\n'
+                    % (ceph.mon_v2, ceph.cinder_keyring))
+    base = dict(target_helper='tgtadm', tgt_control_port=tgtd.control, target_port=tgtd.port,
+                target_ip_address='127.0.0.1', volumes_dir=str(tmp_path / 'volumes'))
+    b = ceph.backend(rbd_ceph_conf=str(conf), rbd_secure_mode=True, **base)
+    assert not run_module('volume', dict(backend=b, name='t1', size='8M')).get('failed')
+    r = run_module('export', dict(backend=b, volume='t1', connector=CONNECTOR))
+    assert r.get('failed') and 'ms_client_mode = secure' in r['msg'] and 'unencrypted' in r['msg'], r
+    other = tmp_path / 'other.keyring'
+    other.write_text(open(ceph.cinder_keyring).read())
+    r = run_module('export', dict(backend=ceph.backend(rbd_keyring_conf=str(other), **base),
+                                  volume='t1', connector=CONNECTOR))
+    assert r.get('failed') and 'does not name the keyring' in r['msg'], r
+    assert 'Target' not in tgtd.tgtadm('--op', 'show', '--mode', 'target').stdout
+
+
 def test_storage_protocol_stays_ceph(ck, ceph):
     r = ok(ck('backend_facts', backend=ceph.backend(volume_backend_name='ceph-1')))
     facts = r['ansible_facts']['cinderkit_backends']['ceph-1']
