@@ -58,6 +58,14 @@ class MissingDependency(CinderkitError):
         super(MissingDependency, self).__init__(msg)
 
 
+class TargetUnavailable(CinderkitError):
+    """The target daemon/subsystem cannot be reached (e.g. tgtd not running).
+
+    Nothing can be exported live then; callers that only ask "is this volume
+    exported?" may treat it as "no".
+    """
+
+
 class CommandFailed(CinderkitError):
     """An external command failed.  Secrets in its argv are already redacted."""
 

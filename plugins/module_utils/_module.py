@@ -20,7 +20,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinderkit.storage.plugins.module_utils._errors import CinderkitError
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, TargetUnavailable)
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
 
 BACKEND_ARGSPEC = dict(
@@ -95,12 +96,18 @@ class CinderkitModule(object):
 
     # -- hooks into the target layer ---------------------------------------
     def exported(self, volume_name):
-        """True when the configured target helper exports ``volume_name``."""
+        """True when the configured target helper exports ``volume_name`` live.
+
+        A target daemon that is not running exports nothing (False).
+        """
         if self.config.get('target_helper') is None:   # the driver serves volumes itself
             return False
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
         fn = getattr(targets, 'is_exported', None)
-        return bool(fn is not None and fn(self.config, self.runner, volume_name))
+        try:
+            return bool(fn is not None and fn(self.config, self.runner, volume_name))
+        except TargetUnavailable:
+            return False
 
     def refresh_export(self, volume_name, device_path):
         """Let an existing export show a grown volume; True when one was refreshed."""
@@ -108,7 +115,10 @@ class CinderkitModule(object):
             return False
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
         fn = getattr(targets, 'refresh_export', None)
-        return bool(fn is not None and fn(self.config, self.runner, volume_name, device_path))
+        try:
+            return bool(fn is not None and fn(self.config, self.runner, volume_name, device_path))
+        except TargetUnavailable:
+            return False
 
     # -- the one exit -------------------------------------------------------
     def close(self):

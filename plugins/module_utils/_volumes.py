@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB, parse_size
@@ -35,6 +37,8 @@ class Item(object):
         self.image = None             # inspected image for source.image
         self.source_mismatch = None
         self.online = None
+        self.to_image = None          # dict(path, format, compress, force) for volume -> image
+        self.image_action = 'none'    # write | none
 
     def source_public(self):
         if not self.source:
@@ -79,6 +83,7 @@ def collect_items(params):
         items.append(Item(params['name'], state,
                           None if size is None else parse_size(size, 'size'),
                           normalize_source(params.get('source'), 'source')))
+        items[0].to_image = params.get('to_image')
     return items
 
 
@@ -156,6 +161,11 @@ def plan(driver, runner, items):
         raise CinderkitError('%s; nothing was changed' % (
             problems[0] if len(problems) == 1 else
             '%d problems: %s' % (len(problems), ' | '.join(problems))))
+    for it in items:
+        if it.to_image is not None:
+            problems_ti = _plan_to_image(driver, runner, it)
+            if problems_ti:
+                raise CinderkitError('%s; nothing was changed' % problems_ti)
     creates = [it for it in items if it.action == 'create']
     if creates:
         lvm_type = getattr(driver, 'effective_lvm_type', None)
@@ -214,6 +224,28 @@ def _plan_create(driver, runner, inv, it):
     it.action = 'create'
 
 
+def _plan_to_image(driver, runner, it):
+    """Decide whether the volume's content must be written to it.to_image['path']."""
+    ti = it.to_image
+    if it.state != 'present':
+        return "parameter 'to_image': only with state=present"
+    driver.require('image', 'copying a volume to an image')
+    path = ti['path']
+    if os.path.isdir(path):
+        return "parameter 'to_image.path': %s is a directory; give a file path" % path
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return "parameter 'to_image.path': directory %s does not exist; create it first" % parent
+    if it.action == 'create':
+        size = driver.round_size(it.size_bytes)
+    else:
+        size = it.before.size_bytes if it.action != 'extend' else it.size_bytes
+    matches = _copy.image_matches(runner, path, ti['format'], size)[0]
+    if ti.get('force') or not matches:
+        it.image_action = 'write'
+    return None
+
+
 def _round_gib(b):
     return ((b + GiB - 1) // GiB) * GiB
 
@@ -253,6 +285,9 @@ def apply(driver, items, refresh_export=None):
             it.online = bool(driver.extend_volume(it.name, it.size_bytes))
             if refresh_export is not None:
                 refresh_export(it.name, driver.local_path(it.name))
+    for it in items:
+        if it.image_action == 'write':
+            driver.copy_volume_to_image(it.name, dict(it.to_image, mode=0o600))
 
 
 def results(driver, items, check_mode):
@@ -260,7 +295,8 @@ def results(driver, items, check_mode):
     inv = driver.get_inventory()
     out = []
     for it in items:
-        rec = dict(name=it.name, state=it.state, action=it.action, changed=it.action != 'none')
+        rec = dict(name=it.name, state=it.state, action=it.action,
+                   changed=it.action != 'none' or it.image_action != 'none')
         vol = inv.volumes.get(it.name)
         if it.state == 'present':
             if vol is not None and not (check_mode and it.action == 'create'):
@@ -273,6 +309,9 @@ def results(driver, items, check_mode):
                 rec['online'] = it.online
         if it.source_mismatch:
             rec['source_mismatch'] = it.source_mismatch
+        if it.to_image is not None:
+            rec['image'] = dict(path=it.to_image['path'], format=it.to_image['format'],
+                                written=it.image_action == 'write')
         out.append(rec)
     return out
 
@@ -280,6 +319,9 @@ def results(driver, items, check_mode):
 def diff(items, driver):
     before, after = {}, {}
     for it in items:
+        if it.image_action == 'write':
+            before['image:%s' % it.to_image['path']] = None if not it.to_image.get('force') else 'replaced'
+            after['image:%s' % it.to_image['path']] = dict(volume=it.name, format=it.to_image['format'])
         if it.action == 'none':
             continue
         b = it.before

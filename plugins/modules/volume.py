@@ -87,6 +87,33 @@ options:
             (rounded up to GiB) instead of failing.
         type: bool
         default: false
+  to_image:
+    description:
+      - Copy the volume's content to an image file on the storage host (Cinder's
+        C(copy_volume_to_image)), with C(qemu-img convert), which keeps zero runs sparse.
+      - Idempotent - nothing is written when the file exists with the same format and virtual
+        size as the volume, unless O(to_image.force).
+      - The file is written next to its final path and renamed into place, mode C(0600).
+      - Only with the single form and O(state=present).
+    type: dict
+    suboptions:
+      path:
+        description: Path of the image file.
+        type: path
+        required: true
+      format:
+        description: Image format.
+        type: str
+        choices: [raw, qcow2]
+        default: raw
+      compress:
+        description: Compress a qcow2 image.
+        type: bool
+        default: false
+      force:
+        description: Write even when a matching image exists.
+        type: bool
+        default: false
   volumes:
     description:
       - Bulk form. Converge every listed volume in one task with one backend query.
@@ -180,6 +207,15 @@ EXAMPLES = r'''
       format: qcow2
       grow: true
 
+- name: Save a volume's content as a compressed qcow2 image
+  cinderkit.storage.volume:
+    backend: "{{ backend }}"
+    name: db01-data
+    to_image:
+      path: /srv/images/db01-data.qcow2
+      format: qcow2
+      compress: true
+
 - name: Delete it (thick LVM volumes are wiped first when volume_clear is zero)
   cinderkit.storage.volume:
     backend: "{{ backend }}"
@@ -249,6 +285,11 @@ volume:
       description: For an extended volume, whether the extend happened while it stayed usable.
       type: bool
       returned: when grown
+    image:
+      description: With O(to_image), the image file and whether this task wrote it.
+      type: dict
+      returned: when O(to_image) is given
+      sample: {path: /srv/images/db01.qcow2, format: qcow2, written: true}
 volumes:
   description: One record per item of O(volumes), in order; the same keys as RV(volume).
   returned: when O(volumes) is given
@@ -281,7 +322,7 @@ def run(m):
     items = _volumes.collect_items(m.params)
     driver = m.driver
     _volumes.plan(driver, m.runner, items)
-    changed = any(it.action != 'none' for it in items)
+    changed = any(it.action != 'none' or it.image_action != 'none' for it in items)
     if changed and not m.check_mode:
         _volumes.apply(driver, items, refresh_export=m.refresh_export)
     records = _volumes.results(driver, items, m.check_mode)
@@ -307,6 +348,12 @@ def main():
             size=dict(type='raw'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             source=dict(type='dict', options=SOURCE_SPEC),
+            to_image=dict(type='dict', options=dict(
+                path=dict(type='path', required=True),
+                format=dict(type='str', choices=['raw', 'qcow2'], default='raw'),
+                compress=dict(type='bool', default=False),
+                force=dict(type='bool', default=False),
+            )),
             volumes=dict(type='list', elements='dict', options=dict(
                 name=dict(type='str', required=True),
                 size=dict(type='raw'),
@@ -315,7 +362,8 @@ def main():
             )),
         ),
         required_one_of=[['name', 'volumes']],
-        mutually_exclusive=[['name', 'volumes'], ['size', 'volumes'], ['source', 'volumes']],
+        mutually_exclusive=[['name', 'volumes'], ['size', 'volumes'], ['source', 'volumes'],
+                            ['to_image', 'volumes']],
     )
     m.run(run)
 

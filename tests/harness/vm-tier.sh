@@ -7,10 +7,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$ROOT/.build/vm-tier
 rm -rf "$OUT"; mkdir -p "$OUT"
 "$ROOT/tests/harness/link.sh"
+# pytest paths among the arguments replace the default (the whole VM directory)
+TARGETS=tests/integration/vm
+for a in "$@"; do case "$a" in tests/*) TARGETS= ;; esac; done
 if grep -qw device-mapper /proc/misc 2>/dev/null && [ -z "${CINDERKIT_FORCE_VM:-}" ]; then
   echo "[vm-tier] this host has device-mapper: running the VM tier here (CINDERKIT_FORCE_VM=1 to use the VM)"
   cd "$ROOT"
-  exec "$ROOT/.venv/bin/pytest" -q -ra tests/integration/vm --junitxml="$OUT/junit.xml" "$@"
+  exec "$ROOT/.venv/bin/pytest" -q -ra $TARGETS --junitxml="$OUT/junit.xml" "$@"
 fi
 echo "[vm-tier] no device-mapper on this host: running the VM tier in a qemu guest (tests/harness/vm.sh)"
 args=$(printf '%q ' "$@")
@@ -19,5 +22,5 @@ export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRE
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
 cd $ROOT
-$ROOT/.venv/bin/pytest -q -ra tests/integration/vm --junitxml=\$VM_OUT_GUEST/junit.xml $args
+$ROOT/.venv/bin/pytest -q -ra -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 $TARGETS --junitxml=\$VM_OUT_GUEST/junit.xml $args
 "

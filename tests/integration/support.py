@@ -78,6 +78,7 @@ class LoopVG(object):
                     fh.truncate(int(size_gb * 1024 ** 3))
                 self.files.append(f)
                 self.loops.append(sh(['losetup', '--find', '--show', f]).stdout.strip())
+            self._limit_scan()
             self.lvm(['pvcreate', '--yes', '--metadatasize', metadatasize] + self.loops)
             self.lvm(['vgcreate', '--yes', self.name] + self.loops)
         except BaseException:
@@ -89,12 +90,18 @@ class LoopVG(object):
         text = open(base).read() if os.path.exists(base) else ''
         text += '\n# cinderkit test overrides\n'
         text += 'global { activation = %d }\n' % (1 if self.activation else 0)
-        if not self.activation:
-            text += 'activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }\n'
+        # LVM creates the /dev nodes itself instead of waiting for udev (slow under TCG)
+        text += 'activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }\n'
         text += 'devices { obtain_device_list_from_udev = 0 }\n'
         text += 'backup { backup = 0 archive = 0 }\n'
         with open(self.lvm_conf, 'w') as fh:
             fh.write(text)
+
+    def _limit_scan(self):
+        """Scan only this VG's loop devices (the conf file is per VG)."""
+        accept = ''.join('"a|^%s$|", ' % loop for loop in self.loops)
+        with open(self.lvm_conf, 'a') as fh:
+            fh.write('devices { global_filter = [ %s"r|.*|" ] }\n' % accept)
 
     @property
     def env(self):
@@ -224,6 +231,86 @@ class Play(object):
 
 
 def pattern(seed, size):
-    """Deterministic pseudo-random bytes for data checks."""
+    """Deterministic pseudo-random bytes for data checks.
+
+    One seeded random MiB, then every further MiB is that block rotated by its
+    index and a seed-derived step: every MiB differs, so a misplaced or stale
+    block is caught, and it is cheap where Python is slow (the VM tier).
+    """
     import random
-    return random.Random(seed).randbytes(size)
+    rnd = random.Random(seed)
+    block = rnd.randbytes(1024 * 1024)
+    step = rnd.randrange(1, 4096)
+    out = bytearray()
+    i = 0
+    while len(out) < size:
+        k = (i * step) % len(block)
+        out += block[k:] + block[:k]
+        i += 1
+    return bytes(out[:size])
+
+
+class RangeHTTPServer(object):
+    """Serve one directory over http://127.0.0.1:PORT/ with HEAD and Range support
+    (qemu-img's curl driver needs both).  Use as a context manager."""
+
+    def __init__(self, directory):
+        import http.server
+        import threading
+        root = directory
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                return None
+
+            def _file(self):
+                path = os.path.join(root, os.path.basename(self.path.split('?')[0]))
+                return path if os.path.isfile(path) else None
+
+            def do_HEAD(self):
+                path = self._file()
+                if path is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header('Content-Length', str(os.path.getsize(path)))
+                self.send_header('Accept-Ranges', 'bytes')
+                self.end_headers()
+
+            def do_GET(self):
+                path = self._file()
+                if path is None:
+                    self.send_error(404)
+                    return
+                size = os.path.getsize(path)
+                start, end = 0, size - 1
+                rng = self.headers.get('Range')
+                if rng and rng.startswith('bytes='):
+                    a, b = rng[6:].split('-', 1)
+                    start = int(a) if a else 0
+                    end = min(int(b), size - 1) if b else size - 1
+                    self.send_response(206)
+                    self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, size))
+                else:
+                    self.send_response(200)
+                self.send_header('Content-Length', str(end - start + 1))
+                self.send_header('Accept-Ranges', 'bytes')
+                self.end_headers()
+                with open(path, 'rb') as fh:
+                    fh.seek(start)
+                    self.wfile.write(fh.read(end - start + 1))
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, name):
+        return 'http://127.0.0.1:%d/%s' % (self.port, name)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

@@ -167,7 +167,16 @@ class Inventory(object):
         self.snapshots = snapshots or {}    # name -> Snapshot (managed)
         self.unmanaged = unmanaged or {}    # name -> Volume|Snapshot not (yet) managed
         self.internal = internal or {}      # name -> dict (thin pools, hidden LVs ...)
-        self.space = space or {}            # driver-specific capacity facts
+        self._space = space                 # dict, or a callable that returns it when first needed
+
+    @property
+    def space(self):
+        """Driver-specific capacity facts (computed on first use)."""
+        if callable(self._space):
+            self._space = self._space()
+        if self._space is None:
+            self._space = {}
+        return self._space
 
     def taken(self, name):
         return (name in self.volumes or name in self.snapshots or name in self.unmanaged

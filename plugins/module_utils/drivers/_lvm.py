@@ -118,6 +118,7 @@ class LVMDriver(VolumeDriver):
         self._inv = None
         self._vg = None
         self._lvs = None
+        self._extent = None
         self._thin_ok = None
 
     # -- names ----------------------------------------------------------------
@@ -151,8 +152,7 @@ class LVMDriver(VolumeDriver):
 
     def effective_lvm_type(self, creating=False):
         """(lvm_type, pool_to_create): Cinder's auto semantics, without side effects."""
-        self._load()
-        lvs = self._lvs
+        lvs = self._get_lvs()
         pool = next((lv for lv in lvs if lv.name == self.pool_name), None)
         wanted = self.config.lvm_type
         if wanted == 'auto':
@@ -172,22 +172,40 @@ class LVMDriver(VolumeDriver):
         return 'default', False
 
     # -- state ------------------------------------------------------------------
-    def _load(self, refresh=False):
-        if self._vg is None or refresh:
+    def _get_vg(self):
+        """The VG record; queried once, and again only after a write when space matters."""
+        if self._vg is None:
             self._vg = self.lvm.require_vg()
+            self._extent = self._vg.extent_size
+        return self._vg
+
+    def _get_lvs(self):
+        """Every LV of the VG: one ``lvs`` call (the VG is checked first, once)."""
+        if self._lvs is None:
+            if self._extent is None:
+                self._get_vg()
             self._lvs = self.lvm.list_lvs()
             self._inv = None
-        return self._vg, self._lvs
+        return self._lvs
+
+    def _load(self, refresh=False):
+        if refresh:
+            self.refresh()
+        return self._get_vg(), self._get_lvs()
 
     def refresh(self):
-        self._load(refresh=True)
+        """Forget what was read; the next use re-queries (``vgs`` only if space is needed)."""
+        self._vg = None
+        self._lvs = None
+        self._inv = None
 
     def get_inventory(self, refresh=False):
-        vg, lvs = self._load(refresh)
+        if refresh:
+            self.refresh()
+        lvs = self._get_lvs()
         if self._inv is not None:
             return self._inv
-        inv = Inventory(space=self._space(vg, lvs))
-        by_name = dict((lv.name, lv) for lv in lvs)
+        inv = Inventory(space=lambda: self._space(self._get_vg(), self._get_lvs()))
         for lv in lvs:
             kind = lv.tag_value(TAG_KIND)
             if lv.is_thin_pool or lv.is_internal:
@@ -205,7 +223,6 @@ class LVMDriver(VolumeDriver):
         for snap in inv.snapshots.values():
             if snap.volume in inv.volumes:
                 inv.volumes[snap.volume].snapshots.append(snap.name)
-        inv.space['lv_records'] = by_name
         self._inv = inv
         return inv
 
@@ -236,13 +253,12 @@ class LVMDriver(VolumeDriver):
                         managed=managed, in_use=lv.open, extra=extra)
 
     def lv(self, lv_name):
-        self._load()
-        return next((lv for lv in self._lvs if lv.name == lv_name), None)
+        return next((lv for lv in self._get_lvs() if lv.name == lv_name), None)
 
     # -- sizing -----------------------------------------------------------------
     def round_size(self, size_bytes):
         """What LVM will allocate for ``size_bytes`` (whole extents)."""
-        ext = self._load()[0].extent_size
+        ext = self._extent or self._get_vg().extent_size
         return int(math.ceil(size_bytes / float(ext))) * ext
 
     def check_space(self, specs, lvm_type, extra_thick_bytes=0, freed_bytes=0):
@@ -250,7 +266,7 @@ class LVMDriver(VolumeDriver):
 
         ``freed_bytes``: thick space that deletions in the same task release first.
         """
-        vg = self._load()[0]
+        vg = self._get_vg()
         need = sum(self.round_size(s.size_bytes) for s in specs)
         if lvm_type == 'default' or extra_thick_bytes:
             thick = (need if lvm_type == 'default' else 0) + extra_thick_bytes
@@ -263,7 +279,7 @@ class LVMDriver(VolumeDriver):
             space = self.get_inventory().space
             pool_size = space['pool_size'] or vg.free
             ratio = self.over_subscription_ratio()
-            provisioned = sum(lv.size for lv in self._lvs if lv.is_thin)
+            provisioned = sum(lv.size for lv in self._get_lvs() if lv.is_thin)
             if ratio and provisioned + need > pool_size * ratio:
                 raise Conflict(
                     "thin pool %r would be over-subscribed: %s provisioned + %s new > %s x %.1f "
@@ -318,7 +334,7 @@ class LVMDriver(VolumeDriver):
         # independent lvcreates: two lvm processes at once (LVMClient.run_batch)
         errors = self.lvm.run_batch(cmds, workers=2)
         self.refresh()
-        made = set(lv.name for lv in self._lvs)
+        made = set(lv.name for lv in self._get_lvs())
         missing = [s.name for s in specs if s.name not in made]
         if missing:
             raise CinderkitError('LVM did not create %d of %d volume(s): %s. LVM said: %s'
@@ -369,7 +385,7 @@ class LVMDriver(VolumeDriver):
                                           tags=self._tags(KIND_SNAPSHOT), extra=('--setactivationskip', 'y'))
         else:
             cow = self.snapshot_cow_bytes(vol.size_bytes, cow_bytes)
-            vg = self._load()[0]
+            vg = self._get_vg()
             if cow > vg.free:
                 raise Conflict('volume group %r has %s free; the snapshot needs %s of CoW space. '
                                'Nothing was changed' % (self.vg_name, _human(vg.free), _human(cow)))
@@ -472,7 +488,7 @@ class LVMDriver(VolumeDriver):
             from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import VolumeSpec
             self.check_space([VolumeSpec(vol.name, delta)], 'thin')
         else:
-            vg = self._load()[0]
+            vg = self._get_vg()
             if delta > vg.free:
                 raise Conflict('volume group %r has %s free; growing %s by %s needs more. Nothing was '
                                'changed; add a PV or ask for less'
@@ -612,7 +628,7 @@ class LVMDriver(VolumeDriver):
     def _manageable(self, want_snapshots, exported=()):
         inv = self.get_inventory()
         entries = []
-        for lv in self._lvs:
+        for lv in self._get_lvs():
             managed_kind = lv.tag_value(TAG_KIND)
             is_snap = (managed_kind == KIND_SNAPSHOT or lv.is_cow_snapshot
                        or (lv.is_thin and lv.origin and lv.skip_activation and managed_kind != KIND_VOLUME))

@@ -31,7 +31,7 @@ import re
 import socket
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, CommandFailed, Conflict, InvalidParameter)
+    CinderkitError, CommandFailed, TargetUnavailable, Conflict, InvalidParameter)
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import Secret
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     TGT_NO_ADDRESS, Backing, Chap, Export, Target, register_target, write_private)
@@ -281,10 +281,12 @@ class TgtAdm(Target):
             return self.runner.run(self._argv(*args), **kw)
         except CommandFailed as exc:
             if 'connect' in (exc.stderr or '') or exc.rc == 107:
-                exc.msg += ('; is tgtd running%s? (start the tgt service, or the '
-                            'cinderkit.storage.target_helper role)'
-                            % (' with control port %s' % self.config.get('tgt_control_port')
-                               if self.config.get('tgt_control_port') else ''))
+                raise TargetUnavailable(
+                    exc.msg + ('; is tgtd running%s? (start the tgt service, or the '
+                               'cinderkit.storage.target_helper role)'
+                               % (' with control port %s' % self.config.get('tgt_control_port')
+                                  if self.config.get('tgt_control_port') else '')),
+                    **exc.result)
             raise
 
     def _write(self, *args):
