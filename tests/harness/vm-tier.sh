@@ -16,7 +16,8 @@ if grep -qw device-mapper /proc/misc 2>/dev/null && [ -z "${CINDERKIT_FORCE_VM:-
   exec "$ROOT/.venv/bin/pytest" -q -ra $TARGETS --junitxml="$OUT/junit.xml" "$@"
 fi
 echo "[vm-tier] no device-mapper on this host: running the VM tier in a qemu guest (tests/harness/vm.sh)"
-args=$(printf '%q ' "$@")
+args=
+[ $# -gt 0 ] && args=$(printf '%q ' "$@")
 VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
