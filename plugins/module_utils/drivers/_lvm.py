@@ -578,6 +578,8 @@ class LVMDriver(VolumeDriver):
         return _copy.device_to_image(self.runner, self.local_path(name), image)
 
     # -- manage -----------------------------------------------------------------
+    # Cinder's LVM driver: manage_existing renames the LV to the volume's name;
+    # here ownership is an LV tag as well, and ``rename=False`` adopts in place.
     def _ref_name(self, existing_ref, param='source_name'):
         if isinstance(existing_ref, dict):
             if 'source-name' not in existing_ref:
@@ -588,26 +590,57 @@ class LVMDriver(VolumeDriver):
             raise InvalidParameter(param, 'reference must be an LV name', "use {'source-name': LV_NAME}")
         return existing_ref
 
-    def manage_existing_get_size(self, existing_ref):
+    def _ref_lv(self, existing_ref):
         name = self._ref_name(existing_ref)
         lv = self.lv(name)
         if lv is None:
             raise NotFound("parameter 'source_name': logical volume %r does not exist in volume group %r"
                            % (name, self.vg_name))
+        return lv
+
+    @staticmethod
+    def _is_snapshot_lv(lv):
+        """Whether an LV is a snapshot (managed ones by tag, others by LVM's view of it)."""
+        kind = lv.tag_value(TAG_KIND)
+        if kind == KIND_SNAPSHOT:
+            return True
+        if kind == KIND_VOLUME or lv.is_thin_pool:
+            return False
+        # a thin LV with an origin that LVM skips at activation is a thin snapshot; a thin
+        # clone (made writable and independent) has that flag off
+        return lv.is_cow_snapshot or bool(lv.is_thin and lv.origin and lv.skip_activation)
+
+    @staticmethod
+    def _snapshot_size(lv):
+        """A snapshot's size is its origin's (a thick snapshot's LV size is its CoW area)."""
+        return lv.origin_size if (lv.is_cow_snapshot and lv.origin_size) else lv.size
+
+    def manage_existing_get_size(self, existing_ref):
+        """Size in whole GiB, rounded up (Cinder's manage_existing_get_size)."""
+        lv = self._ref_lv(existing_ref)
         return int(math.ceil(lv.size / float(GiB)))
 
-    manage_existing_snapshot_get_size = manage_existing_get_size
+    def manage_existing_snapshot_get_size(self, existing_ref):
+        """Size of the snapshotted volume in whole GiB, rounded up."""
+        lv = self._ref_lv(existing_ref)
+        return int(math.ceil(self._snapshot_size(lv) / float(GiB)))
 
     def _adopt(self, name, existing_ref, kind, rename):
-        src = self._ref_name(existing_ref)
-        lv = self.lv(src)
-        if lv is None:
-            raise NotFound("logical volume %r does not exist in volume group %r" % (src, self.vg_name))
-        target_lv = escape_snapshot(name) if kind == KIND_SNAPSHOT else name
-        if rename and target_lv != src:
-            self.lvm.lvrename(src, target_lv)
-        kept = [t for t in lv.tags if t.startswith(TAG_KIND + '=')]
-        self.lvm.addtags(target_lv if rename else src, add=['%s=%s' % (TAG_KIND, kind)], delete=kept)
+        lv = self._ref_lv(existing_ref)
+        if lv.is_thin_pool or lv.is_internal:
+            raise Conflict('logical volume %s is %s of volume group %s, not a %s'
+                           % (lv.name, 'the thin pool' if lv.is_thin_pool else 'an internal LV',
+                              self.vg_name, kind))
+        if self._is_snapshot_lv(lv) != (kind == KIND_SNAPSHOT):
+            raise InvalidParameter('kind', 'logical volume %s is %s' % (
+                lv.name, 'a snapshot' if kind == KIND_VOLUME else 'not a snapshot'),
+                'adopt it as kind %s' % (KIND_SNAPSHOT if kind == KIND_VOLUME else KIND_VOLUME))
+        target_lv = (escape_snapshot(name) if kind == KIND_SNAPSHOT else name) if rename else lv.name
+        if target_lv != lv.name:
+            self.lvm.lvrename(lv.name, target_lv)
+        kept = [t for t in lv.tags if t.startswith(TAG_KIND + '=') and t != '%s=%s' % (TAG_KIND, kind)]
+        if kept or '%s=%s' % (TAG_KIND, kind) not in lv.tags:
+            self.lvm.addtags(target_lv, add=['%s=%s' % (TAG_KIND, kind)], delete=kept)
         self.refresh()
 
     def manage_existing(self, name, existing_ref, rename=True):
@@ -617,52 +650,55 @@ class LVMDriver(VolumeDriver):
         self._adopt(name, existing_ref, KIND_SNAPSHOT, rename)
 
     def unmanage(self, name):
+        """Drop the ownership tags; the LV, its name and its data stay."""
         lv = self.lv(name)
         if lv is not None:
-            self.lvm.addtags(name, delete=[t for t in lv.tags if t.startswith('ck.')])
-            self.refresh()
+            ours = [t for t in lv.tags if t.startswith('ck.')]
+            if ours:
+                self.lvm.addtags(name, delete=ours)
+                self.refresh()
 
     def unmanage_snapshot(self, name):
         self.unmanage(escape_snapshot(name))
 
+    def _not_safe(self, lv, kind, want_snapshots, exported):
+        """Why an LV must not be adopted (Cinder's reason_not_safe), or None."""
+        if kind in (KIND_VOLUME, KIND_SNAPSHOT):
+            return 'already managed'
+        if lv.is_thin_pool:
+            return 'thin pool'
+        if lv.is_internal:
+            return 'internal LV (%s)' % lv.segtype
+        if kind is not None:
+            return 'internal LV (%s)' % ('temporary' if kind == 'temp' else 'ck.kind=%s' % kind)
+        if lv.name in exported:
+            return 'exported'
+        if lv.open:
+            return '%s in use' % ('snapshot' if want_snapshots else 'volume')
+        return None
+
     def _manageable(self, want_snapshots, exported=()):
-        inv = self.get_inventory()
+        """Every LV of the VG of one kind (thin pools count as volumes), each listed once."""
         entries = []
         for lv in self._get_lvs():
-            managed_kind = lv.tag_value(TAG_KIND)
-            is_snap = (managed_kind == KIND_SNAPSHOT or lv.is_cow_snapshot
-                       or (lv.is_thin and lv.origin and lv.skip_activation and managed_kind != KIND_VOLUME))
-            internal = lv.is_thin_pool or lv.is_internal or managed_kind == 'temp'
-            if internal and not want_snapshots:
-                pass
-            elif is_snap != want_snapshots:
+            if self._is_snapshot_lv(lv) != want_snapshots:
                 continue
+            kind = lv.tag_value(TAG_KIND)
+            size = self._snapshot_size(lv) if want_snapshots else lv.size
+            reason = self._not_safe(lv, kind, want_snapshots, exported)
+            cinder_id = None
+            if kind in (KIND_VOLUME, KIND_SNAPSHOT):
+                cinder_id = unescape_snapshot(lv.name) if kind == KIND_SNAPSHOT else lv.name
+            lvm_type = 'thin-pool' if lv.is_thin_pool else ('thin' if lv.is_thin else 'default')
             entry = {'reference': {'source-name': lv.name},
-                     'size': int(math.ceil(lv.size / float(GiB))),
-                     'cinder_id': None, 'extra_info': None}
-            if managed_kind in (KIND_VOLUME, KIND_SNAPSHOT):
-                entry['safe_to_manage'] = False
-                entry['reason_not_safe'] = 'already managed'
-                entry['cinder_id'] = unescape_snapshot(lv.name) if managed_kind == KIND_SNAPSHOT else lv.name
-            elif internal:
-                entry['safe_to_manage'] = False
-                entry['reason_not_safe'] = ('thin pool' if lv.is_thin_pool else 'internal LV (%s)'
-                                            % (lv.segtype if not managed_kind else 'temporary'))
-            elif lv.open:
-                entry['safe_to_manage'] = False
-                entry['reason_not_safe'] = '%s in use' % ('snapshot' if want_snapshots else 'volume')
-            elif lv.name in exported:
-                entry['safe_to_manage'] = False
-                entry['reason_not_safe'] = 'exported'
-            else:
-                entry['safe_to_manage'] = True
-                entry['reason_not_safe'] = None
-            kind = 'thin' if lv.is_thin else ('thin-pool' if lv.is_thin_pool else 'default')
-            entry['extra_info'] = 'lvm_type=%s, attr=%s' % (kind, lv.attr)
+                     'size': int(math.ceil(size / float(GiB))),
+                     'safe_to_manage': reason is None,
+                     'reason_not_safe': reason,
+                     'cinder_id': cinder_id,
+                     'extra_info': 'lvm_type=%s, attr=%s' % (lvm_type, lv.attr)}
             if want_snapshots:
                 entry['source_reference'] = {'source-name': lv.origin}
             entries.append(entry)
-        del inv
         return entries
 
     def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
