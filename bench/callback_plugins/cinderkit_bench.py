@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Stdout callback for the benchmark suite (not shipped in the collection).
 
 ansible-core has no JSON stdout callback of its own (``json`` lives in
@@ -55,7 +55,6 @@ class CallbackModule(CallbackBase):
         if isinstance(raw.get('volumes'), list):
             rec['items'] = len(raw['volumes'])
             rec['items_changed'] = sum(1 for v in raw['volumes'] if v.get('changed'))
-            rec['sizes'] = dict((v['name'], v.get('size_bytes')) for v in raw['volumes'])
         if isinstance(raw.get('results'), list):     # a loop
             rec['items'] = len(raw['results'])
             rec['items_changed'] = sum(1 for r in raw['results'] if r.get('changed'))
