@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # make bench (N = 10, 100, 1000; medians of 3) / make bench-quick (BENCH_QUICK=1: N = 10)
 # Prints one markdown table and writes it to bench/results/.  Timings never fail the run;
 # a cinderkit column that does not converge correctly does.  Knobs: bench/README.md.

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for cinderkit.storage.export: keep CHAP secrets out of all output.
 
 The module must return ``connection_info`` with ``auth_password`` (os-brick

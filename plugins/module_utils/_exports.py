@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Plan and apply for the export module.
 
 module -> collect + validate (no command) -> plan (ONE target query) ->

@@ -22,10 +22,14 @@ author:
 extends_documentation_fragment:
   - cinderkit.storage.backend
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_groups
   - ansible.builtin.action_common_attributes.facts
 attributes:
   platform:
     platforms: posix
+  action_group:
+    support: full
+    membership: [cinderkit.storage.backend]
   check_mode:
     support: full
   diff_mode:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -32,10 +32,24 @@ description:
   - The result carries CHAP secrets, so the action plugin hides it from all output (also with
     C(-vvv)); register it to use RV(connection_info).
 author:
-  - cinderkit.storage maintainers
+  - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:
   - cinderkit.storage.backend
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [cinderkit.storage.backend]
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
   diff_mode:
@@ -108,7 +122,6 @@ options:
           - Not masked by the module itself (the result must carry it); the action plugin hides
             the whole result.
         type: str
-        no_log: false
       mutual:
         description:
           - Also authenticate the target to the initiator (mutual CHAP), generating the target's
@@ -121,7 +134,6 @@ options:
       mutual_password:
         description: CHAP secret of the target (mutual CHAP); must differ from O(auth.password).
         type: str
-        no_log: false
   ensure_all:
     description:
       - Restore every export the helper has saved but the target lost (after a restart of the
@@ -138,7 +150,9 @@ notes:
 seealso:
   - module: cinderkit.storage.volume
   - module: cinderkit.storage.extend
-  - role: cinderkit.storage.target_helper
+  - name: cinderkit.storage.target_helper role
+    description: Sets up tgt, LIO or nvmet with the include directory, portals and CHAP defaults.
+    link: https://github.com/cinderkit/storage/tree/main/roles/target_helper
 '''
 
 EXAMPLES = r'''

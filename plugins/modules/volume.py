@@ -26,9 +26,13 @@ author:
 extends_documentation_fragment:
   - cinderkit.storage.backend
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_groups
 attributes:
   platform:
     platforms: posix
+  action_group:
+    support: full
+    membership: [cinderkit.storage.backend]
   check_mode:
     support: full
   diff_mode:

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 """Demo of the export module (issue 4): export a volume with CHAP through Ansible,
 read its bytes back through a real iSCSI initiator, print the connection_info.

@@ -111,7 +111,7 @@ def generate_secret(length):
     """A random CHAP user name or secret (letters and digits, like Cinder's)."""
     import secrets
     alphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-    return ''.join(secrets.choice(alphabet) for _ in range(length))
+    return ''.join(secrets.choice(alphabet) for dummy in range(length))
 
 
 def volume_uuid(volume, salt):

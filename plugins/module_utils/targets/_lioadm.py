@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """LIO (the kernel SCSI target) through rtslib-fb objects, never targetcli output.
 
 One export = one iSCSI target ``target_prefix + volume`` with TPG 1, LUN 0
@@ -219,7 +219,7 @@ class LioAdm(Target):
     def _portals(self, tpg):
         have = set((p.ip_address, int(p.port)) for p in tpg.network_portals)
         for portal in self.portals():
-            ip, _, port = portal.rpartition(':')
+            ip, port = portal.rpartition(':')[::2]
             ip = ip.strip('[]')
             if (ip, int(port)) in have:
                 continue

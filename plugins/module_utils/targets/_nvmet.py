@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The kernel NVMe-oF target (nvmet) through configfs.
 
 One export = one subsystem ``nqn.<target_prefix>-<volume>`` (Cinder's
@@ -126,10 +126,10 @@ class Nvmet(Target):
     def target_name(self, volume):
         return 'nqn.%s-%s' % (self.config.get('target_prefix'), volume)
 
-    def volume_of(self, name):
+    def volume_of(self, target_name):
         prefix = 'nqn.%s-' % self.config.get('target_prefix')
-        if name.startswith(prefix) and len(name) > len(prefix):
-            return name[len(prefix):]
+        if target_name.startswith(prefix) and len(target_name) > len(prefix):
+            return target_name[len(prefix):]
         return None
 
     def target_name_problem(self, volume):
@@ -213,7 +213,7 @@ class Nvmet(Target):
         out = []
         first = int(self.config.get('nvmet_port_id'))
         for i, portal in enumerate(self.portals()):
-            ip, _, port = portal.rpartition(':')
+            ip, port = portal.rpartition(':')[::2]
             ip = ip.strip('[]')
             out.append((first + i, dict(adrfam='ipv6' if ':' in ip else 'ipv4', traddr=ip,
                                         trsvcid=str(port), trtype=self.transport)))

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """tgt (the Linux SCSI target framework, ``tgtd``) through ``tgtadm``.
 
 State comes from two places, each read once per query:
@@ -114,7 +114,7 @@ def parse_show(text):
                 continue
             if lun is None or ':' not in line:
                 continue
-            key, _, value = line.partition(':')
+            key, value = line.partition(':')[::2]
             value = value.strip()
             if key == 'Backing store path':
                 lun.path = None if value in ('None', '') else value
@@ -181,7 +181,7 @@ class IncludeFile(object):
             if m:
                 f.target = m.group(1)
                 continue
-            key, _, value = line.partition(' ')
+            key, value = line.partition(' ')[::2]
             value = value.strip()
             if key == 'backing-store':
                 f.backing_store = value
@@ -373,7 +373,7 @@ class TgtAdm(Target):
 
     def persisted_auth(self, volume):
         """CHAP credentials saved for ``volume`` (secrets included), or None."""
-        _, files = self.query()
+        files = self.query()[1]
         f = files.get(self.target_name(volume))
         return f.chap() if f is not None else None
 
@@ -386,7 +386,7 @@ class TgtAdm(Target):
         served = set(self._portals)
         port = str(self.config.get('target_port'))
         for portal in self.portals():
-            host, _, p = portal.rpartition(':')
+            host, p = portal.rpartition(':')[::2]
             wild = set(['0.0.0.0:%s' % p, '[::]:%s' % p, ':::%s' % p])
             if portal in served or served & wild:
                 continue
@@ -416,7 +416,7 @@ class TgtAdm(Target):
 
     # -- writes ------------------------------------------------------------------------
     def _next_tid(self):
-        show, _ = self.query()
+        show = self.query()[0]
         used = set(t.tid for t in show.values())
         tid = 1
         while tid in used:
@@ -424,7 +424,7 @@ class TgtAdm(Target):
         return tid
 
     def create_export(self, spec):
-        show, _ = self.query()
+        show = self.query()[0]
         tid = self._next_tid()
         name = self.target_name(spec.volume)
         self._write('--op', 'new', '--mode', 'target', '--tid', str(tid), '-T', name)
@@ -476,7 +476,7 @@ class TgtAdm(Target):
             self._write('--op', 'bind', '--mode', 'target', '--tid', str(tid), '-I', 'ALL')
 
     def _users_elsewhere(self, tid):
-        show, _ = self.query()
+        show = self.query()[0]
         users = set()
         for t in show.values():
             if t.tid != tid:
@@ -546,7 +546,7 @@ class TgtAdm(Target):
         self.update_export(spec, actual)
 
     def update_export(self, spec, actual):
-        show, _ = self.query()
+        show = self.query()[0]
         live = show.get(actual.target_name)
         if live is None:
             return self.create_export(spec)
@@ -567,7 +567,7 @@ class TgtAdm(Target):
         self._persist(spec)
 
     def remove_export(self, actual):
-        show, _ = self.query()
+        show = self.query()[0]
         live = show.get(actual.target_name)
         if live is not None:
             self._write('--op', 'delete', '--mode', 'target', '--force', '--tid', str(live.tid))
@@ -589,7 +589,7 @@ class TgtAdm(Target):
 
     def terminate_connection(self, export, connector):
         ini = (connector or {}).get('initiator')
-        show, _ = self.query()
+        show = self.query()[0]
         live = show.get(export.target_name)
         if not ini or live is None or ini not in live.names:
             return False
@@ -598,7 +598,7 @@ class TgtAdm(Target):
 
     def extend_target(self, export):
         """Re-create LUN 1 so tgt reads the new size (tgt has no resize)."""
-        show, _ = self.query()
+        show = self.query()[0]
         live = show.get(export.target_name)
         if live is None or LUN not in live.luns:
             return False

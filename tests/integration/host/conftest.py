@@ -12,6 +12,11 @@ See ceph_fixtures.py.
 import pytest
 
 import ceph_fixtures
+import export_support
+
+# tgtd fixtures of export_support.py, shared by the tgt, export, role and manage tests
+tgtd = export_support.tgtd
+tgt_env = export_support.tgt_env
 
 
 def pytest_collection_modifyitems(config, items):

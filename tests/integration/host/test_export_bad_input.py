@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from support import run_module
-from export_support import GOOD_IQN, free_port, tgt_env, tgtd  # noqa: F401 (fixtures)
+from export_support import GOOD_IQN, free_port
 
 GOOD_NQN = 'nqn.2014-08.org.nvmexpress:uuid:2b1e9b0a-7c1f-4f5e-9a51-0c3d5e6f7a81'
 SHORT = 'short-pw'          # 8 characters

@@ -9,7 +9,7 @@ failing task stays readable with its secrets masked.
 import json
 import os
 
-from export_support import GOOD_IQN, backing_file, iscsi_login_ok, tgt_env, tgtd  # noqa: F401
+from export_support import GOOD_IQN, backing_file, iscsi_login_ok
 
 GIVEN = 'Given-Secret-0451'
 GIVEN_MUTUAL = 'Mutual-Secret-7788'

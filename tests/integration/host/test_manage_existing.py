@@ -12,7 +12,6 @@ import math
 import pytest
 
 from support import run_module
-from export_support import tgt_env, tgtd  # noqa: F401 (fixtures)
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -140,7 +139,7 @@ def test_listing_matches_lvs_with_pagination_and_sorting(ck, vg):
 
     # pages of 3 through marker: together exactly the sorted list, no overlap
     pages, marker = [], None
-    for _ in range(5):
+    for dummy in range(5):
         args = dict(backend=b, state='listed', sort_keys=['size', 'identifier'],
                     sort_dirs=['desc', 'asc'], limit=3)
         if marker is not None:

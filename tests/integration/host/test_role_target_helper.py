@@ -4,7 +4,7 @@
 import os
 
 from support import run_module
-from export_support import GOOD_IQN, iscsi_login_ok, tgt_env, tgtd  # noqa: F401 (fixtures)
+from export_support import GOOD_IQN, iscsi_login_ok
 
 
 def role_task(env, **over):

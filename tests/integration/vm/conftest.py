@@ -97,5 +97,3 @@ def assert_pattern(path, data, what=''):
     for i, off in enumerate(OFFSETS):
         got = read_at(path, off, PIECE)
         assert got == data[i * PIECE:(i + 1) * PIECE], '%s: bytes differ at offset %d of %s' % (what, off, path)
-
-

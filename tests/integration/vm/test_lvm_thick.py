@@ -108,7 +108,7 @@ def test_thick_revert_keeps_size_and_data(thick_vg):
     assert r['changed'] and r['snapshot']['action'] == 'revert'
     assert_pattern(dev(vg, 'rv'), old, 'reverted thick volume')
     assert device_size(dev(vg, 'rv')) == VOL
-    assert 'rv-s' in [s for s in ok('volume', backend=b, name='rv')['volume']['snapshots']]
+    assert 'rv-s' in ok('volume', backend=b, name='rv')['volume']['snapshots']
     # the recreated snapshot still works
     write_pattern(dev(vg, 'rv'), 'rv-newer')
     ok('snapshot', backend=b, volume='rv', name='rv-s', state='reverted')
