@@ -212,9 +212,23 @@ class LVMClient(object):
         return vg
 
     def list_lvs(self):
+        return self.report()[1]
+
+    def report(self):
+        """(VG or None, [LV]) from ONE ``lvs`` call that also carries the VG's fields.
+
+        The VG record comes from the LV rows; with no LV in the VG it is None
+        (ask ``get_vg``).  A missing VG raises NotFound.
+        """
+        fields = LV_FIELDS + tuple(f for f in VG_FIELDS if f != 'vg_name')
         res = self._run(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--binary',
-                         '-o', ','.join(LV_FIELDS), '--', self.vg])
-        return [LV(r) for r in self._report(res.stdout, 'lv')]
+                         '-o', ','.join(fields), '--', self.vg], check=False)
+        if res.rc != 0:
+            if 'not found' in res.stderr or 'No such' in res.stderr:
+                self.require_vg()
+            raise CommandFailed(res.cmd, res.rc, res.stdout, res.stderr)
+        rows = self._report(res.stdout, 'lv')
+        return (VG(rows[0]) if rows else None), [LV(r) for r in rows]
 
     def activation_enabled(self):
         res = self._run(['lvmconfig', '--typeconfig', 'full', 'global/activation'], check=False)

@@ -173,18 +173,22 @@ class LVMDriver(VolumeDriver):
 
     # -- state ------------------------------------------------------------------
     def _get_vg(self):
-        """The VG record; queried once, and again only after a write when space matters."""
+        """The VG record: from the ``lvs`` report, or one ``vgs`` when the VG has no LV."""
         if self._vg is None:
-            self._vg = self.lvm.require_vg()
+            if self._lvs is None:
+                self._get_lvs()
+            if self._vg is None:
+                self._vg = self.lvm.require_vg()
             self._extent = self._vg.extent_size
         return self._vg
 
     def _get_lvs(self):
-        """Every LV of the VG: one ``lvs`` call (the VG is checked first, once)."""
+        """Every LV of the VG and the VG itself: ONE ``lvs`` call per task (and per write)."""
         if self._lvs is None:
-            if self._extent is None:
-                self._get_vg()
-            self._lvs = self.lvm.list_lvs()
+            vg, self._lvs = self.lvm.report()
+            if vg is not None:
+                self._vg = vg
+                self._extent = vg.extent_size
             self._inv = None
         return self._lvs
 
