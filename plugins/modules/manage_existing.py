@@ -80,8 +80,8 @@ options:
     type: str
   reference:
     description:
-      - Cinder's reference form of the source, C({"source-name": NAME}) - what O(state=listed)
-        returns in C(reference), so a listing entry can be fed back as it is.
+      - Cinder's reference form of the source, a dict with one key C(source-name) (the name) - what
+        O(state=listed) returns in C(reference), so a listing entry can be fed back as it is.
       - Mutually exclusive with O(source_name).
     type: dict
   rename:
@@ -98,8 +98,8 @@ options:
     default: false
   marker:
     description:
-      - With V(listed), the reference of the last entry of the previous page (a dict such as
-        C({"source-name": NAME}), its JSON text, or a bare name); the page starts after it.
+      - With V(listed), the C(reference) of the last entry of the previous page (the dict with
+        the key C(source-name), its JSON text, or a bare name); the page starts after it.
     type: raw
   limit:
     description: With V(listed), at most this many entries (all when not given).
@@ -222,7 +222,7 @@ snapshot:
 manageable:
   description:
     - With O(state=listed), one entry per LV (or image, or snapshot) in Cinder's shape.
-    - C(reference) (C({"source-name": NAME})), C(size) (GiB, rounded up), C(safe_to_manage),
+    - C(reference) (a dict with the key C(source-name)), C(size) (GiB, rounded up), C(safe_to_manage),
       C(reason_not_safe) (C(already managed), C(volume in use), C(snapshot in use), C(exported),
       C(thin pool), C(internal LV (...)), or null), C(cinder_id) (the managed name when already
       managed), C(extra_info), and for snapshots C(source_reference) (the volume's reference).
