@@ -26,18 +26,27 @@ ARG_SECRETS = (('auth', 'password'), ('auth', 'mutual_password'), ('backend', 'c
 DATA_SECRETS = ('auth_password', 'auth_password_in', 'discovery_auth_password')
 
 
+def _data_secrets(value, found):
+    """Every CHAP secret in any connection_info.data of ``value`` (single or bulk form)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if key in DATA_SECRETS and sub:
+                found.add(str(sub))
+            else:
+                _data_secrets(sub, found)
+    elif isinstance(value, list):
+        for sub in value:
+            _data_secrets(sub, found)
+
+
 def _secrets(args, result):
     found = set()
     for outer, inner in ARG_SECRETS:
         sub = args.get(outer)
         if isinstance(sub, dict) and sub.get(inner):
             found.add(str(sub[inner]))
-    info = result.get('connection_info')
-    data = info.get('data') if isinstance(info, dict) else None
-    if isinstance(data, dict):
-        for key in DATA_SECRETS:
-            if data.get(key):
-                found.add(str(data[key]))
+    _data_secrets(result.get('connection_info'), found)
+    _data_secrets(result.get('exports'), found)
     return found
 
 

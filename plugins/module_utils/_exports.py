@@ -73,8 +73,8 @@ def check_params(p):
                 raise InvalidParameter('ensure_all', 'conflicts with %s' % key,
                                        'ensure_all restores exports as they were saved')
         return
-    if not p.get('volume'):
-        raise InvalidParameter('volume', 'is required (unless ensure_all is true)')
+    if not p.get('volume') and p.get('volumes') is None:
+        raise InvalidParameter('volume', 'is required (unless volumes or ensure_all is given)')
     if p.get('allow_any_host') and p.get('initiators') is not None:
         raise InvalidParameter('allow_any_host', 'conflicts with initiators',
                                'list the initiators, or let any host log in, not both')
@@ -270,15 +270,40 @@ def native(m):
                                % driver.backend_name, 'set backend option target_helper')
     if p.get('ensure_all'):
         return dict(changed=False, exports=[])
-    rec = dict(volume=p['volume'], state=p['state'], action='none', changed=False,
-               target_helper=None)
-    if p['state'] == 'absent':
-        return dict(changed=False, export=rec)
-    if p['volume'] not in driver.get_inventory().volumes:
-        raise NotFound("parameter 'volume': volume %r does not exist on backend %s"
-                       % (p['volume'], driver.backend_name))
-    return dict(changed=False, export=rec,
-                connection_info=fn(p['volume'], p.get('connector') or {}))
+    inv = driver.get_inventory()
+    records = []
+    for item in collect_items(p):
+        rec = dict(volume=item.volume, state=item.state, action='none', changed=False,
+                   target_helper=None)
+        if item.state == 'present':
+            if item.volume not in inv.volumes:
+                raise NotFound("parameter 'volume': volume %r does not exist on backend %s"
+                               % (item.volume, driver.backend_name))
+            rec['connection_info'] = fn(item.volume, p.get('connector') or {})
+        records.append(rec)
+    if p.get('volumes') is not None:
+        return dict(changed=False, exports=records)
+    rec = records[0]
+    info = rec.pop('connection_info', None)
+    result = dict(changed=False, export=rec)
+    if info is not None:
+        result['connection_info'] = info
+    return result
+
+
+def collect_items(p):
+    """Items of the single form (volume) or the bulk form (volumes)."""
+    if p.get('volumes') is None:
+        return [ExportItem(p['volume'], p['state'], p.get('device_path'), p.get('connector'))]
+    items, seen = [], set()
+    for i, v in enumerate(p['volumes']):
+        if v['volume'] in seen:
+            raise InvalidParameter('volumes[%d].volume' % i, '%r is listed twice' % v['volume'],
+                                   'list each volume once')
+        seen.add(v['volume'])
+        items.append(ExportItem(v['volume'], v.get('state') or p['state'], v.get('device_path'),
+                                p.get('connector')))
+    return items
 
 
 # ----------------------------------------------------------------------- plan

@@ -69,6 +69,27 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  volumes:
+    description:
+      - Bulk form. Export (or remove the exports of) many volumes in one task, with ONE query of
+        the target's state and one save of its configuration, whatever the count.
+      - Each item takes O(volume), O(state) (default O(state)) and O(device_path);
+        O(connector), O(initiators), O(allow_any_host) and O(auth) apply to every item.
+      - Each record of RV(exports) carries its own C(connection_info).
+    type: list
+    elements: dict
+    suboptions:
+      volume:
+        description: Name of the volume, as O(volume).
+        type: str
+        required: true
+      state:
+        description: State of this export; defaults to the task's O(state).
+        type: str
+        choices: [present, absent]
+      device_path:
+        description: As O(device_path).
+        type: path
   device_path:
     description:
       - Export this block device or regular file instead of resolving O(volume) through the
@@ -195,6 +216,16 @@ EXAMPLES = r'''
     volume: db01-data
     state: absent
 
+- name: Export many volumes to one compute host in one task
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    volumes:
+      - {volume: web01-data}
+      - {volume: web02-data}
+      - {volume: old01-data, state: absent}
+    connector: "{{ hostvars['compute01'].connector }}"
+  register: many
+
 - name: After a target restart, bring back every saved export
   cinderkit.storage.export:
     backend: "{{ backend }}"
@@ -269,8 +300,11 @@ export:
       description: Whether this task generated CHAP credentials.
       type: bool
 exports:
-  description: With O(ensure_all), one record per export that was (or would be) restored.
-  returned: with O(ensure_all)
+  description:
+    - With O(volumes), one record per item, in order, with the keys of RV(export) and, for
+      O(state=present), its own C(connection_info).
+    - With O(ensure_all), one record per export that was (or would be) restored.
+  returned: with O(volumes) or O(ensure_all)
   type: list
   elements: dict
 diff:
@@ -306,8 +340,7 @@ def run(m):
     if p['ensure_all']:
         items = _exports.plan_ensure_all(m, helper)
     else:
-        items = [_exports.ExportItem(p['volume'], p['state'], p.get('device_path'),
-                                     p.get('connector'))]
+        items = _exports.collect_items(p)
         _exports.plan(m, helper, items)
     changed = any(it.action in ('create', 'restore', 'update', 'delete') for it in items)
     if changed and not m.check_mode:
@@ -321,6 +354,11 @@ def run(m):
             raise CinderkitError('export(s) %s are live but their CHAP secrets are not saved; '
                                  'run the export module for each to save them' % ', '.join(lost),
                                  exports=records, changed=changed)
+    elif p.get('volumes') is not None:
+        for item, rec in zip(items, records):
+            if item.state == 'present':
+                rec['connection_info'] = helper.initialize_connection(item.result, p.get('connector'))
+        result['exports'] = records
     else:
         result['export'] = records[0]
         item = items[0]
@@ -345,8 +383,14 @@ def main():
             target_helper=dict(type='str', choices=['tgtadm', 'lioadm', 'nvmet']),
             auth=dict(type='dict', options=AUTH_SPEC),
             ensure_all=dict(type='bool', default=False),
+            volumes=dict(type='list', elements='dict', options=dict(
+                volume=dict(type='str', required=True),
+                state=dict(type='str', choices=['present', 'absent']),
+                device_path=dict(type='path'),
+            )),
         ),
-        mutually_exclusive=[['connector', 'initiators']],
+        mutually_exclusive=[['connector', 'initiators'], ['volume', 'volumes'],
+                            ['device_path', 'volumes'], ['ensure_all', 'volumes']],
     )
     m.run(run)
 
