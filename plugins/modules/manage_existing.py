@@ -264,7 +264,7 @@ def run(m):
     if changed and not m.check_mode:
         _manage.apply(driver, plan)
     if plan.forced:
-        m.warnings.append('%s %s is %s; force: true %s it anyway' % (
+        m.warnings.append('%s %s: %s; force: true %s it anyway' % (
             plan.kind, plan.source or plan.name, plan.forced,
             'adopted' if plan.action == 'adopt' else 'released'))
     result = dict(changed=changed)
