@@ -450,7 +450,7 @@ def _cmds(v):
 
 def _lvol(v):
     if v.get('lvol_approx'):
-        return '~%s (extrapolated from a smaller N, not measured: a lower bound)' % fmt(v['lvol'])
+        return '~%s (extrapolated from a smaller N, not measured: an estimate)' % fmt(v['lvol'])
     return fmt(v['lvol'])
 
 
@@ -548,7 +548,7 @@ def versions():
 
 
 LVOL_LABEL = {'once': 'ONE run (it takes ~0.7-1.5 s per item per task)',
-              'extrapolate': 'not run, extrapolated linearly from the largest smaller N (a lower bound)',
+              'extrapolate': 'not run, extrapolated linearly from the largest smaller N (an estimate)',
               'skip': 'not run'}
 
 
