@@ -17,4 +17,11 @@ if [ ! -x "$VB/bin/ansible-playbook" ] || [ "$(cat "$VB/.requirements.sha" 2>/de
     || { grep -v "is ignored: it is neither" "$VB.pip.log" >&2; echo "[bench] pip install failed" >&2; exit 1; }
   echo "$want" > "$VB/.requirements.sha"
 fi
-exec .venv/bin/python bench/lvm_bench.py "$@"
+export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
+rc=0
+.venv/bin/python bench/lvm_bench.py "$@" || rc=$?
+# exports in bulk (tgtadm, this host): N = 200, or 20 with BENCH_QUICK
+PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/export_bench.py || rc=$?
+# a clone of a 4 GiB thick volume with 10% written vs dd (needs device-mapper: VM here); full runs only
+if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
+exit $rc
