@@ -14,8 +14,8 @@ version_added: 0.1.0
 description:
   - Converges one volume (O(name)) or many (O(volumes)) on an LVM or Ceph RBD backend, with
     Cinder's driver semantics and option names.
-  - One backend query serves the whole task, whatever the number of volumes; many LVM changes
-    go to one LVM process.
+  - One backend query serves the whole task, whatever the number of volumes; many LVM creations
+    are fed to two C(lvm) command interpreters, and every deletion goes to one C(lvremove).
   - Volumes are never shrunk. A larger O(size) grows an existing volume (as M(cinderkit.storage.extend)).
   - Only volumes this collection manages are changed. An existing volume of another origin with
     the same name is an error; adopt it with M(cinderkit.storage.manage_existing).
