@@ -78,6 +78,9 @@ class Connection(object):
         return out
 
 
+UNCHANGED = 'pass the connection_info the export module returned, unchanged'
+
+
 def _bad(key, problem, fix=None):
     return InvalidParameter('connection_info.%s' % key, problem, fix)
 
@@ -86,8 +89,7 @@ def _str(data, key, required=True):
     val = data.get(key)
     if val is None or val == '':
         if required:
-            raise _bad('data', 'has no %s' % key, 'pass the connection_info the export module '
-                                                 'returned, unchanged')
+            raise _bad('data', 'has no %s' % key, UNCHANGED)
         return None
     if not isinstance(val, str):
         raise _bad('data.%s' % key, 'must be a string, not %s' % type(val).__name__)
@@ -126,14 +128,11 @@ def _iscsi(conn, d):
     iqns = d.get('target_iqns') or ([d['target_iqn']] if d.get('target_iqn') else [])
     portals = d.get('target_portals') or ([d['target_portal']] if d.get('target_portal') else [])
     if not iqns:
-        raise _bad('data', 'has no target_iqn', 'pass the connection_info the export module '
-                                                'returned, unchanged')
+        raise _bad('data', 'has no target_iqn', UNCHANGED)
     if not portals:
-        raise _bad('data', 'has no target_portal', 'pass the connection_info the export module '
-                                                   'returned, unchanged')
+        raise _bad('data', 'has no target_portal', UNCHANGED)
     if 'target_lun' not in d and 'target_luns' not in d:
-        raise _bad('data', 'has no target_lun', 'pass the connection_info the export module '
-                                                'returned, unchanged')
+        raise _bad('data', 'has no target_lun', UNCHANGED)
     for key, val in (('target_iqns', iqns), ('target_portals', portals)):
         if not isinstance(val, list) or not all(isinstance(x, str) for x in val):
             raise _bad('data.%s' % key, 'must be a list of strings')
@@ -209,8 +208,7 @@ def _nvmeof(conn, d):
         d['target_port'] = _port(d['target_port'], 'data.target_port')
         conn.portals = ['%s:%s (%s)' % (addr, d['target_port'], transport)]
         if d.get('ns_id') is None and not d.get('volume_nguid'):
-            raise _bad('data', 'has neither ns_id nor volume_nguid',
-                       'pass the connection_info the export module returned, unchanged')
+            raise _bad('data', 'has neither ns_id nor volume_nguid', UNCHANGED)
     problem = target_nqn_problem(nqn)
     if problem:
         raise _bad('data.%s' % ('target_nqn' if 'target_nqn' in d else 'nqn'), '%r %s' % (nqn, problem))

@@ -211,8 +211,8 @@ def _run_isolated(args, hide=(), block_modules=()):
 
 
 def _which(name):
-    for d in os.environ.get('PATH', '').split(os.pathsep) + ['/usr/local/sbin', '/usr/sbin',
-                                                            '/sbin', '/usr/bin', '/bin']:
+    extra = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']
+    for d in os.environ.get('PATH', '').split(os.pathsep) + extra:
         p = os.path.join(d, name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             yield os.path.realpath(p)
