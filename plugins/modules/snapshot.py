@@ -26,7 +26,7 @@ author:
 extends_documentation_fragment:
   - cinderkit.storage.backend
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   platform:
     platforms: posix
