@@ -16,8 +16,8 @@ def test_managed_node_venv_method(play, tmp_path):
     out = subprocess.run([py, '-c', 'import oslo_config.cfg; print("ok")'], stdout=subprocess.PIPE,
                          universal_newlines=True, check=False)
     assert out.stdout.strip() == 'ok'
-    facts = [r for r in res if 'ansible_facts' in r and 'cinderkit_python_interpreter' in r['ansible_facts']]
-    assert facts and facts[0]['ansible_facts']['cinderkit_python_interpreter'] == py
+    facts = [r for r in res if 'ansible_facts' in r and 'managed_node_python_interpreter' in r['ansible_facts']]
+    assert facts and facts[0]['ansible_facts']['managed_node_python_interpreter'] == py
     # a second run changes nothing
     again = play.run([{'ansible.builtin.include_role': {'name': 'cinderkit.storage.managed_node'},
                        'vars': {'managed_node_method': 'venv', 'managed_node_venv': venv,
