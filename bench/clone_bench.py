@@ -132,9 +132,10 @@ def main():
 
 
 def render(rows, data):
+    now = datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
+    where = os.environ.get('BENCH_WHERE', 'this host')
     lines = ['# Clone of a %d GiB thick volume with %d%% written' % (SIZE // GiB, round(WRITTEN * 100)), '',
-             '- date: %s; kernel %s; %s' % (datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
-                                           platform.release(), os.environ.get('BENCH_WHERE', 'this host')),
+             '- date: %s; kernel %s; %s' % (now, platform.release(), where),
              '- source: %d MiB of random data in 1 MiB pieces spread over the volume, the rest zeros'
              % (data // MiB),
              '- "data written" / "zeroed, no data": growth of the data / unwritten extents of the loop '

@@ -114,9 +114,11 @@ def render(results):
     def med(col, scen, key='wall'):
         return statistics.median(r[scen][key] for r in results[col])
     ck = results['cinderkit'][0]
+    now = datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
+    with open('/proc/loadavg') as f:
+        load = ' '.join(f.read().split()[:3])
     lines = ['# %d tgtadm exports in one task' % N, '',
-             '- date: %s; load average at end: %s' % (datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
-                                                     ' '.join(open('/proc/loadavg').read().split()[:3])),
+             '- date: %s; load average at end: %s' % (now, load),
              '- medians of %d runs; a private tgtd per run; file-backed 1 MiB LUNs; CHAP per export' % RUNS,
              '- cinderkit = the whole ansible-playbook run of one `cinderkit.storage.export` task with '
              '`volumes:` (CHAP generated, ACL, include files written 0600, one save)',

@@ -113,8 +113,8 @@ class StageClock(object):
         start = self._started.pop(stage, now)
         rec = dict(stage=stage, outcome=outcome[:200], seconds=round(now - start, 1))
         self.stages.append(rec)
-        return '[%s] ==== molecule %s > %s: %s in %.1fs\n' % (_clock(now), self.scenario, stage,
-                                                             rec['outcome'], rec['seconds'])
+        return '[%s] ==== molecule %s > %s: %s in %.1fs\n' % (
+            _clock(now), self.scenario, stage, rec['outcome'], rec['seconds'])
 
     def failed_stage(self):
         for rec in self.stages:

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # destroy (on the instance, as root): remove whatever this scenario made, from any half-made state,
 # then check that nothing is left: no initiator connection, target, tgtd, saved target config
 # naming this scenario, LV, VG, device-mapper device, loop device, tgt conf file or work directory.

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # prepare (on the instance, as root): check that this host can run the scenario, then make its
 # sparse file, loop device and LVM config, and (tgtadm) start a private tgtd.
 # Plain shell on purpose: no Python starts here (in the VM a Python start costs seconds).

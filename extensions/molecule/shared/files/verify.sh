@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # verify (on the instance, as root): write 4 MiB of random bytes to the exported volume's LV, read
 # them back through a real initiator (libiscsi through qemu-img for tgt and LIO, the kernel's
 # NVMe/TCP host for nvmet), and check that the wrong secret / another initiator is refused.
