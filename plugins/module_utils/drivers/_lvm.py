@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import socket
+import time
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, Conflict, InvalidParameter, MissingDependency, NotFound,
@@ -543,6 +544,7 @@ class LVMDriver(VolumeDriver):
             if lv.active:
                 self.lvm.lvchange(volume_name, '--activate', 'n')
                 self.lvm.lvchange(volume_name, '--activate', 'y')
+                self._wait_merged(snap.extra['lv_name'])
         self.refresh()
         cur = self.lv(volume_name)
         if cur is not None and cur.size < vol.size_bytes:
@@ -560,6 +562,24 @@ class LVMDriver(VolumeDriver):
                 self.lvm.lvchange(volume_name, '--setactivationskip', 'n')
         self.refresh()
         self.create_snapshot(snapshot_name, volume_name, cow_bytes=cow)
+
+    def _wait_merged(self, snapshot_lv, timeout=600):
+        """Wait until LVM's background merge has consumed the snapshot LV (it polls the
+        merge after the activation); the snapshot is recreated under the same name next."""
+        if self.runner.check_mode:
+            return
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            self.refresh()
+            if self.lv(snapshot_lv) is None:
+                return
+            if time.monotonic() > deadline:
+                raise CinderkitError('the merge of snapshot %s into its volume did not finish in %d s; '
+                                    'LVM goes on merging in the background: run the task again when '
+                                    '`lvs` no longer lists it' % (snapshot_lv, timeout))
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     # -- images -----------------------------------------------------------------
     def copy_image_to_volume(self, spec, image):
