@@ -90,20 +90,25 @@ for tier in $TIERS; do
   tier_cmd "$tier" >/dev/null || { echo "unknown tier $tier" >&2; FAILED=1; continue; }
   case "$tier" in vm|molecule) GUEST="$GUEST $tier" ;; *) HOST="$HOST $tier" ;; esac
 done
-BG_PID=
 trap 'echo "interrupted: stopping every tier" >&2; kill 0' INT TERM
 if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   echo "======== guest tiers (${GUEST# }) start in the background; their output follows when they end"
-  (
-    for tier in $GUEST; do
-      ( ROWS=(); FAILED=0; run_tier "$tier" $(tier_cmd "$tier") > "$LOGS/$tier.console" 2>&1
-        printf '%s\n' "${ROWS[@]}" > "$LOGS/$tier.row"; exit $FAILED )
-    done
-  ) &
-  BG_PID=$!
+  # each guest tier is its own stream (each boots its own guests); CINDERKIT_GUEST_SERIAL=1
+  # runs them one after the other instead
+  BG_PIDS=()
+  guest_tier() {
+    ( ROWS=(); FAILED=0; run_tier "$1" $(tier_cmd "$1") > "$LOGS/$1.console" 2>&1
+      printf '%s\n' "${ROWS[@]}" > "$LOGS/$1.row"; exit $FAILED )
+  }
+  if [ -n "${CINDERKIT_GUEST_SERIAL:-}" ]; then
+    ( for tier in $GUEST; do guest_tier "$tier"; done ) &
+    BG_PIDS+=($!)
+  else
+    for tier in $GUEST; do guest_tier "$tier" & BG_PIDS+=($!); done
+  fi
   for tier in $HOST; do run_tier "$tier" $(tier_cmd "$tier"); done
   echo "======== waiting for the guest tiers (${GUEST# })"
-  wait $BG_PID || true
+  for pid in "${BG_PIDS[@]}"; do wait "$pid" || true; done
   for tier in $GUEST; do
     cat "$LOGS/$tier.console" 2>/dev/null
     if [ -s "$LOGS/$tier.row" ]; then

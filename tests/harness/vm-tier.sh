@@ -7,21 +7,38 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$ROOT/.build/vm-tier
 rm -rf "$OUT"; mkdir -p "$OUT"
 "$ROOT/tests/harness/link.sh"
-# pytest paths among the arguments replace the default (the whole VM directory)
-TARGETS=tests/integration/vm
-for a in "$@"; do case "$a" in tests/*) TARGETS= ;; esac; done
+# Two parts: tests/integration/vm runs pytest in the guest (modules in-process there);
+# tests/integration/guest runs pytest and the Ansible controller here, the modules in a guest
+# those tests boot. pytest paths among the arguments pick the part(s) and replace the defaults.
+RUN_VM=1 RUN_GUEST=1 VM_DEFAULT=tests/integration/vm GUEST_DEFAULT=tests/integration/guest
+for a in "$@"; do
+  case "$a" in
+    tests/integration/guest*) RUN_VM= VM_DEFAULT= GUEST_DEFAULT= ;;
+    tests/*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= ;;
+  esac
+done
 if grep -qw device-mapper /proc/misc 2>/dev/null && [ -z "${CINDERKIT_FORCE_VM:-}" ]; then
   echo "[vm-tier] this host has device-mapper: running the VM tier here (CINDERKIT_FORCE_VM=1 to use the VM)"
   cd "$ROOT"
-  exec "$ROOT/.venv/bin/pytest" -q -ra $TARGETS --junitxml="$OUT/junit.xml" "$@"
+  exec "$ROOT/.venv/bin/pytest" -q -ra $VM_DEFAULT $GUEST_DEFAULT --junitxml="$OUT/junit.xml" "$@"
 fi
 echo "[vm-tier] no device-mapper on this host: running the VM tier in a qemu guest (tests/harness/vm.sh)"
 args=
 [ $# -gt 0 ] && args=$(printf '%q ' "$@")
-VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
+rc=0
+if [ -n "$RUN_VM" ]; then
+VM_TIMEOUT=${VM_TIMEOUT:-2700} VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
 cd $ROOT
-$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 $TARGETS --junitxml=\$VM_OUT_GUEST/junit.xml $args
-"
+$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 $VM_DEFAULT --junitxml=\$VM_OUT_GUEST/junit.xml $args
+" || rc=$?
+fi
+# the guest tests: pytest and the Ansible controller here, the modules in a guest they boot
+if [ -n "$RUN_GUEST" ]; then
+  echo "[vm-tier] guest tests: pytest and the Ansible controller on this host, the modules in a qemu guest"
+  cd "$ROOT"
+  "$ROOT/.venv/bin/pytest" -v -ra -p no:cacheprovider --durations=5 $GUEST_DEFAULT --junitxml="$OUT/junit-guest.xml" "$@" || rc=$?
+fi
+exit $rc

@@ -249,8 +249,10 @@ cmd_start() {
   printf 'while [ ! -e /run/xfer/stop ]; do sleep 1; done\n' > "$xfer/cmd.sh"
   VM_VERBOSE_FLAG=${VM_VERBOSE:-} write_stage2 "$xfer" /
   port=$(free_port)
+  # the background subshell must not hold the caller's stdout/stderr: a caller reading them
+  # to EOF (subprocess with pipes, $(...)) would wait for the VM to stop
   ( launch "$xfer" -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
-      -device virtio-net-pci,netdev=n0 >"$st/console.out" 2>&1 ) &
+      -device virtio-net-pci,netdev=n0 ) >"$st/console.out" 2>&1 </dev/null &
   echo $! > "$st/pid"
   echo "127.0.0.1 $port $st/id_ed25519 root" > "$st/info"
   local deadline=$(( $(date +%s) + ${VM_BOOT_TIMEOUT:-180} ))
