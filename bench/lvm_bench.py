@@ -499,8 +499,8 @@ def targets(values):
          'cinderkit runs that same single lvremove; the rest is ansible-playbook and module start-up, '
          'queries and results' % (fmt(d['rb']), fmt(d['ck']), fmt_ratio(r2), fmt(d['ck_task']),
                                   fmt_ratio(ratio(d['ck_task'], d['rb']))))
-    out.append('- NOT MEASURED YET: 200 tgtadm exports, converge + re-run: not measured yet: export module '
-               'not landed (TODO hook: `export` scenario in bench/lvm_bench.py)')
+    out.append('- 200 tgtadm exports, converge + re-run: measured by bench/export_bench.py in the same '
+               '`make bench` run, table in bench/results/export-latest.md')
     return out
 
 
@@ -584,10 +584,7 @@ def report(table, tgt, info, started, load0, load1, elapsed):
 
 def report_tail(table, tgt):
     lines = [table, '', '## Targets (issue 6)', ''] + tgt + [
-        '', '## Not measured yet', '',
-        '| scenario | N | cinderkit | looped alternative | raw |', '|---|---|---|---|---|',
-        '| 200 tgtadm exports, converge + re-run | 200 | not measured yet: export module not landed | - | - |',
-        '']
+        '', 'Exports in bulk (200 tgtadm exports): bench/results/export-latest.md, from the same run.', '']
     return '\n'.join(lines)
 
 
