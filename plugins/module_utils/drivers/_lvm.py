@@ -575,9 +575,10 @@ class LVMDriver(VolumeDriver):
             if self.lv(snapshot_lv) is None:
                 return
             if time.monotonic() > deadline:
-                raise CinderkitError('the merge of snapshot %s into its volume did not finish in %d s; '
-                                    'LVM goes on merging in the background: run the task again when '
-                                    '`lvs` no longer lists it' % (snapshot_lv, timeout))
+                raise CinderkitError(
+                    'the merge of snapshot %s into its volume did not finish in %d s; LVM goes on '
+                    'merging in the background: run the task again when `lvs` no longer lists it'
+                    % (snapshot_lv, timeout))
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 

@@ -63,8 +63,9 @@ class Machine(object):
         except subprocess.TimeoutExpired:
             pytest.fail('no answer in 600 s from:\n%s' % script)
         if check and proc.returncode != 0:
-            pytest.fail('on the %s, rc %d:\n%s\n%s\n%s' % ('guest' if self.vm else 'host', proc.returncode,
-                                                        script, proc.stdout[-2000:], proc.stderr[-2000:]))
+            where = 'guest' if self.vm else 'host'
+            pytest.fail('on the %s, rc %d:\n%s\n%s\n%s' % (
+                where, proc.returncode, script, proc.stdout[-2000:], proc.stderr[-2000:]))
         return proc.stdout
 
     def close(self):
