@@ -77,7 +77,7 @@ class Ceph(object):
     # -- for the modules -------------------------------------------------------
     def backend(self, **over):
         b = dict(volume_driver='rbd', rbd_pool=self.pool, rbd_user='cinder',
-                 rbd_ceph_conf=self.conf, rados_connect_timeout=10)
+                 rbd_ceph_conf=self.conf, rados_connect_timeout=60)
         b.update(over)
         return b
 
