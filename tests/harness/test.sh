@@ -126,6 +126,14 @@ echo
 echo "==================== make test summary ($(( $(date +%s) - T0 ))s) ===================="
 printf '%-10s %-22s %6s  %s\n' tier outcome time detail
 for r in "${ROWS[@]}"; do echo "$r"; done
+# CI shows only the tail of this output: name what failed right here, a few lines per tier
+for r in "${ROWS[@]}"; do
+  case "$r" in *FAIL*) ;; *) continue ;; esac
+  tier=${r%% *}
+  [ -s "$LOGS/$tier.log" ] || continue
+  grep -aE '^(FAILED|ERROR) |^ERROR:|^E +(Failed|Timeout|AssertionError|.*Error:)|vm\.sh: |\+{5} Timeout|fatal: \[|PLAY RECAP|failed=[1-9]' \
+      "$LOGS/$tier.log" | grep -av 'failed=0' | tail -n 6 | cut -c1-220 | sed "s/^/  $tier> /"
+done
 if has_dm; then echo "device-mapper: present on this host (VM tier ran here)";
 else echo "device-mapper: ABSENT on this host -> the VM and molecule tiers ran in a qemu guest (tests/harness/vm.sh)"; fi
 [ "$FAILED" = 0 ] && echo "RESULT: PASS" || echo "RESULT: FAIL"

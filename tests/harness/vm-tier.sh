@@ -26,19 +26,22 @@ echo "[vm-tier] no device-mapper on this host: running the VM tier in a qemu gue
 args=
 [ $# -gt 0 ] && args=$(printf '%q ' "$@")
 rc=0
+# A test that hangs fails on its own after TEST_TIMEOUT s with the stacks of every thread,
+# and the other tests go on; VM_TIMEOUT bounds the whole guest boot.
+TEST_TIMEOUT=${VM_TEST_TIMEOUT:-600}
 if [ -n "$RUN_VM" ]; then
 VM_TIMEOUT=${VM_TIMEOUT:-2700} VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
 cd $ROOT
-$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 $VM_DEFAULT --junitxml=\$VM_OUT_GUEST/junit.xml $args
+$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT --junitxml=\$VM_OUT_GUEST/junit.xml $args
 " || rc=$?
 fi
 # the guest tests: pytest and the Ansible controller here, the modules in a guest they boot
 if [ -n "$RUN_GUEST" ]; then
   echo "[vm-tier] guest tests: pytest and the Ansible controller on this host, the modules in a qemu guest"
   cd "$ROOT"
-  "$ROOT/.venv/bin/pytest" -v -ra -p no:cacheprovider --durations=5 $GUEST_DEFAULT --junitxml="$OUT/junit-guest.xml" "$@" || rc=$?
+  "$ROOT/.venv/bin/pytest" -v -ra -p no:cacheprovider --durations=5 --timeout=$(( TEST_TIMEOUT * 2 )) $GUEST_DEFAULT --junitxml="$OUT/junit-guest.xml" "$@" || rc=$?
 fi
 exit $rc

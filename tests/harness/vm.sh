@@ -175,6 +175,8 @@ launch() {  # launch XFER NETOPTS... (foreground; caller backgrounds it)
   local xfer=$1; shift
   local bootk log=$xfer/console.log
   bootk=$(boot_kernel)
+  # werror/rerror=report: qemu's default pauses the guest when the host disk is full, which
+  # looks like a hang until the timeout; the guest gets an I/O error instead
   timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu "${VM_CPU:-Nehalem}" -smp "$CPUS" -m "$MEM" -machine q35 \
     -nodefaults -no-user-config -display none -no-reboot \
@@ -185,7 +187,7 @@ launch() {  # launch XFER NETOPTS... (foreground; caller backgrounds it)
     -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
     -fsdev local,id=xfer,path="$xfer",security_model=none \
     -device virtio-9p-pci,fsdev=xfer,mount_tag=xfer \
-    -drive file="$xfer/scratch.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
+    -drive file="$xfer/scratch.img",if=virtio,format=raw,cache=unsafe,discard=unmap,werror=report,rerror=report \
     -device virtio-serial-pci -chardev stdio,id=out,signal=off -device virtconsole,chardev=out \
     -device virtio-rng-pci "$@" </dev/null
 }
@@ -194,6 +196,10 @@ new_xfer() {
   mkdir -p "$WORK"
   local x; x=$(mktemp -d "$WORK/xfer.XXXXXX")
   truncate -s "${DISK_GB}G" "$x/scratch.img"
+  local free_gb; free_gb=$(df -P -BG "$WORK" | awk 'NR==2{sub("G","",$4); print $4}')
+  if [ "${free_gb:-0}" -lt 12 ]; then
+    echo "vm.sh: WARNING: only ${free_gb}G free under $WORK; the guest's scratch disk is sparse and may need up to 12G" >&2
+  fi
   mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1,nodiscard -L scratch "$x/scratch.img"
   echo "$x"
 }
