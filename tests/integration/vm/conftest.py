@@ -1,8 +1,10 @@
 # -*- coding: utf-8 -*-
 """VM tier fixtures: real device-mapper; modules run in-process (support.run_module)."""
 
+import fcntl
 import mmap
 import os
+import time
 
 import pytest
 
@@ -10,6 +12,30 @@ from support import HAS_DM, LoopVG, run_module
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
+
+
+@pytest.fixture(scope='module')
+def kernel_targets():
+    """One test file at a time owns LIO, nvmet and iscsid.
+
+    They are kernel-wide (iscsid host-wide) state, and xdist may run two of the files that
+    export and log in on two workers at once: one file's teardown could stop iscsid or take a
+    shared nvmet port from under the other's live sessions. A file lock serialises those files
+    (pytest 9 broke xdist's --dist loadgroup, which would otherwise keep them on one worker).
+    """
+    path = os.path.join(os.environ.get('CINDERKIT_TEST_WORKDIR') or '/tmp', 'kernel-targets.lock')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    t0 = time.monotonic()
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    waited = time.monotonic() - t0
+    if waited > 1:
+        print('[kernel-targets] waited %.0f s for another test file to release LIO/nvmet/iscsid' % waited)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 @pytest.fixture(autouse=True)

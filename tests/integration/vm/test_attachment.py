@@ -27,7 +27,7 @@ OFFSETS = (0, 24 * MiB, SIZE - PIECE)
 
 
 @pytest.fixture(scope='module')
-def env():
+def env(kernel_targets):
     from support import tool_missing
     missing = tool_missing('iscsiadm', 'iscsid', 'nvme', 'targetcli')
     if missing:

@@ -25,7 +25,7 @@ def initiator_name():
 
 
 @pytest.fixture(scope='module')
-def lio(need_tools):
+def lio(need_tools, kernel_targets):
     for m in ('target_core_mod', 'iscsi_target_mod', 'target_core_iblock', 'target_core_file',
               'iscsi_tcp'):
         sh(['modprobe', m])

@@ -23,7 +23,7 @@ def host_nqn():
 
 
 @pytest.fixture(scope='module')
-def nvmet():
+def nvmet(kernel_targets):
     from support import tool_missing
     missing = tool_missing('nvme', 'blockdev')
     if missing:
