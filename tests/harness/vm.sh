@@ -140,26 +140,29 @@ mkdir -p /etc/iscsi /etc/nvme
 [ -s /etc/iscsi/initiatorname.iscsi ] || echo "InitiatorName=\$(iscsi-iname 2>/dev/null || echo iqn.2004-10.com.ubuntu:01:cinderkitvm)" > /etc/iscsi/initiatorname.iscsi
 [ -s /etc/nvme/hostnqn ] || (nvme gen-hostnqn > /etc/nvme/hostnqn 2>/dev/null || true)
 if [ -x /usr/bin/dbus-daemon ]; then mkdir -p /run/dbus; dbus-daemon --system --fork --nopidfile 2>/dev/null; fi
-if [ -x /lib/systemd/systemd-udevd ]; then /lib/systemd/systemd-udevd --daemon 2>/dev/null; fi
 if [ -b /dev/vda ]; then mount -o discard /dev/vda /mnt/scratch 2>/dev/null || echo "[vm] cannot mount scratch disk"; fi
 if [ -f /run/xfer/ssh/authorized_keys ]; then
   # sshd runs every command through bash, which then reads ~/.bashrc; the host's (pyenv init)
   # costs ~10 s per command under TCG. SSH commands get the environment of 'vm.sh run' instead.
   : > /root/.bashrc
   modprobe virtio_net 2>/dev/null
-  # the NIC: eth0 with net.ifnames=0; udevd used to rename it now and then, so look it up
+  # the NIC comes up before udevd starts: udevd renamed eth0 now and then, even with
+  # net.ifnames=0, between the lookup and 'ip link set' ("Cannot find device eth0"), so SSH
+  # never answered; an interface that is up is not renamed. Retry the lookup all the same.
   nic=
   for _ in \$(seq 1 100); do
     nic=\$(ls /sys/class/net | grep -v '^lo\$' | head -1)
-    [ -n "\$nic" ] && break; sleep 0.1
+    if [ -n "\$nic" ] && ip link set "\$nic" up 2>/dev/null; then break; fi
+    sleep 0.1
   done
   echo "[vm] network interface: \${nic:-none}"
-  ip link set "\$nic" up && ip addr add 10.0.2.15/24 dev "\$nic" && ip route add default via 10.0.2.2
+  ip addr add 10.0.2.15/24 dev "\$nic" && ip route add default via 10.0.2.2
   /usr/sbin/sshd -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o UsePAM=no \
     -o StrictModes=no -o AuthorizedKeysFile=/run/xfer/ssh/authorized_keys \
     -o HostKey=/run/xfer/ssh/host_ed25519 -o UseDNS=no -o PidFile=/run/sshd.pid \
     -o AcceptEnv='LANG LC_* ANSIBLE_* CINDERKIT_*' -o SetEnv='PYTHONDONTWRITEBYTECODE=1 CINDERKIT_IN_VM=1'
 fi
+if [ -x /lib/systemd/systemd-udevd ]; then /lib/systemd/systemd-udevd --daemon 2>/dev/null; fi
 [ -n "\${VM_VERBOSE:-$VM_VERBOSE_FLAG}" ] && echo "[vm] guest ready, uptime \$(cut -d' ' -f1 /proc/uptime)s"
 cd "$cwd" 2>/dev/null || cd /
 bash /run/xfer/cmd.sh </dev/null
@@ -266,7 +269,12 @@ cmd_start() {
     if ! kill -0 "$(cat "$st/pid")" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
       echo "vm.sh: VM $name did not come up; console:" >&2
       tail -n 30 "$xfer/console.log" "$st/console.out" >&2 2>/dev/null || true
-      cmd_stop "$name"; exit 1
+      cmd_stop "$name"
+      if [ "${VM_BOOT_RETRY:-1}" -gt 0 ]; then
+        echo "vm.sh: RETRYING the boot of VM $name once (VM_BOOT_RETRY=0 turns this off)" >&2
+        VM_BOOT_RETRY=$(( ${VM_BOOT_RETRY:-1} - 1 )) exec "$0" start "$name"
+      fi
+      exit 1
     fi
     sleep 1
   done
