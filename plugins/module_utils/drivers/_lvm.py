@@ -539,13 +539,14 @@ class LVMDriver(VolumeDriver):
                            'next activation. Detach it and remove its export, then revert' % volume_name)
         cow = snap.extra.get('cow_size_bytes')
         self.lvm.lvconvert_merge(snap.extra['lv_name'])
-        if not vol.thin:
-            # a merge of an active origin finishes in the background; cycle it
-            if lv.active:
-                self.lvm.lvchange(volume_name, '--activate', 'n')
-                self.lvm.lvchange(volume_name, '--activate', 'y')
-                self._wait_merged(snap.extra['lv_name'])
-        self.refresh()
+        if not vol.thin and lv.active:
+            # a merge of an active origin finishes in the background; cycle it and wait
+            # (the wait's last query is the fresh state)
+            self.lvm.lvchange(volume_name, '--activate', 'n')
+            self.lvm.lvchange(volume_name, '--activate', 'y')
+            self._wait_merged(snap.extra['lv_name'])
+        else:
+            self.refresh()
         cur = self.lv(volume_name)
         if cur is not None and cur.size < vol.size_bytes:
             self.lvm.lvextend(volume_name, vol.size_bytes)
