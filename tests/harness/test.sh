@@ -95,7 +95,7 @@ if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   echo "======== guest tiers (${GUEST# }) start in the background; their output follows when they end"
   # the guest tiers run one after the other in one background stream: two TCG guests on two
   # cores beside the host tiers slowed every stream down several-fold (a molecule converge took
-  # 25 min instead of 4). CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream.
+  # 25 min instead of 2-3). CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream.
   BG_PIDS=()
   guest_tier() {
     ( ROWS=(); FAILED=0; run_tier "$1" $(tier_cmd "$1") > "$LOGS/$1.console" 2>&1
