@@ -16,10 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
-import os
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, InvalidParameter, MissingDependency, NotFound, TargetUnavailable)
+    CinderkitError, Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB
 
 KIND_VOLUME = 'volume'
@@ -113,34 +112,9 @@ def check_params(p):
 
 # ------------------------------------------------------------------- exported
 def exported_names(m, driver):
-    """Names of the backend's LVs/images the configured target helper exports (one query).
-
-    An export counts by its volume name, and by its backing device when that is the
-    LV's device (an export made with ``device_path``).  No target software, or a
-    target daemon that is not running, exports nothing.
-    """
-    if m.config.get('target_helper') is None:
-        return frozenset()
-    from ansible_collections.cinderkit.storage.plugins.module_utils import targets
-    try:
-        helper = targets.load_target(m.config, m.runner)
-        exports = helper.list_exports()
-    except (TargetUnavailable, MissingDependency):
-        return frozenset()
-    live = [e for e in exports.values() if e.live]
-    names = set(e.volume for e in live)
-    paths = set()
-    for e in live:
-        if e.backing is not None and e.backing.kind in ('block', 'file'):
-            paths.add(os.path.realpath(e.backing.path))
-    if paths:
-        inv = driver.get_inventory()
-        for name in list(inv.volumes) + list(inv.unmanaged):
-            rec = inv.volumes.get(name) or inv.unmanaged.get(name)
-            path = getattr(rec, 'path', None) or driver.local_path(name)
-            if path and os.path.realpath(path) in paths:
-                names.add(getattr(rec, 'extra', {}).get('lv_name', name))
-    return frozenset(names)
+    """Names of the backend's LVs/images the configured target helper exports live (the
+    task's one target query: ``CinderkitModule.export_holders``)."""
+    return frozenset(name for name, e in m.export_holders().items() if e.live)
 
 
 # ----------------------------------------------------------------------- plan

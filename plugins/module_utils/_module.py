@@ -16,12 +16,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, TargetUnavailable)
+    CinderkitError, MissingDependency, TargetUnavailable)
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
 
 BACKEND_ARGSPEC = dict(
@@ -56,6 +57,7 @@ class CinderkitModule(object):
         self.with_backend = with_backend
         self._driver = None
         self._config = None
+        self._holders = None
         self.warnings = []
 
     # -- secrets -----------------------------------------------------------
@@ -95,19 +97,56 @@ class CinderkitModule(object):
         return self._driver
 
     # -- hooks into the target layer ---------------------------------------
-    def exported(self, volume_name):
-        """True when the configured target helper exports ``volume_name`` live.
+    def export_holders(self):
+        """{storage name: Export} for what the configured target helper exports, live or
+        saved: ONE target query per task, cached.
 
-        A target daemon that is not running exports nothing (False).
+        An export counts for its volume name, and for every volume, snapshot or
+        unmanaged LV/image whose device is the export's backing (an export made
+        with ``device_path``).  No target helper (a driver that serves volumes
+        itself), no target software, or a target daemon that is not running:
+        only what is saved counts.
         """
-        if self.config.get('target_helper') is None:   # the driver serves volumes itself
-            return False
+        if self._holders is None:
+            self._holders = self._read_export_holders()
+        return self._holders
+
+    def _read_export_holders(self):
+        if self.config.get('target_helper') is None:
+            return {}
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
-        fn = getattr(targets, 'is_exported', None)
         try:
-            return bool(fn is not None and fn(self.config, self.runner, volume_name))
-        except TargetUnavailable:
-            return False
+            exports = targets.load_target(self.config, self.runner).list_exports()
+        except (TargetUnavailable, MissingDependency):
+            return {}
+        out = dict((e.volume, e) for e in exports.values())
+        by_path = dict((os.path.realpath(e.backing.path), e) for e in exports.values()
+                       if e.backing is not None and e.backing.kind in ('block', 'file'))
+        if by_path:
+            inv = self.driver.get_inventory()
+            for group in (inv.volumes, inv.snapshots, inv.unmanaged):
+                for name, rec in group.items():
+                    path = getattr(rec, 'path', None)
+                    e = by_path.get(os.path.realpath(path)) if path else None
+                    if e is not None:
+                        out.setdefault(name, e)
+                        lv_name = (getattr(rec, 'extra', None) or {}).get('lv_name')
+                        if lv_name:
+                            out.setdefault(lv_name, e)
+        return out
+
+    def export_holder(self, name):
+        """'target T (tgtadm, live)' when ``name`` is exported, else None."""
+        e = self.export_holders().get(name)
+        if e is None:
+            return None
+        return '%s target %s%s' % (self.config.get('target_helper'), e.target_name,
+                                   '' if e.live else ' (saved, not live)')
+
+    def exported(self, volume_name):
+        """True when the configured target helper exports ``volume_name`` live."""
+        e = self.export_holders().get(volume_name)
+        return bool(e is not None and e.live)
 
     def refresh_export(self, volume_name, device_path):
         """Let an existing export show a grown volume; True when one was refreshed."""
@@ -135,7 +174,8 @@ class CinderkitModule(object):
                 self.close()
         except CinderkitError as exc:
             res = dict(exc.result)
-            res.setdefault('changed', bool(res.get('changed', False)))
+            # a failure after a change says so: an error's own account, or any write that ran
+            res['changed'] = bool(res.get('changed')) or self.runner.changed()
             res['commands'] = self.runner.commands()
             if self.warnings:
                 res['warnings'] = self.warnings

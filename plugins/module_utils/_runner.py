@@ -80,6 +80,7 @@ class CommandRunner(object):
         self.packages = dict(packages or {})
         self.history = []
         self.secrets = set()
+        self.in_process_writes = []
 
     # -- helpers ---------------------------------------------------------
     def add_secret(self, value):
@@ -131,7 +132,7 @@ class CommandRunner(object):
         shown = redact_argv(argv)
         if write and self.check_mode:
             res = CommandResult(shown, 0, '', '', skipped=True)
-            self.history.append(dict(cmd=shown, rc=None, skipped=True, seconds=0.0))
+            self.history.append(dict(cmd=shown, rc=None, skipped=True, seconds=0.0, write=True))
             return res
         real = [str(a) for a in argv]
         data = stdin.encode('utf-8') if isinstance(stdin, str) else stdin
@@ -148,6 +149,8 @@ class CommandRunner(object):
         err = err.decode('utf-8', 'replace') if isinstance(err, bytes) else err
         err = redact_text(err, self.secrets)
         entry = dict(cmd=shown, rc=rc, seconds=secs)
+        if write:
+            entry['write'] = True
         if stdin is not None and not binary:
             lines = data.count(b'\n') if data else 0
             if lines:
@@ -158,6 +161,19 @@ class CommandRunner(object):
             shown_out = out if not binary else ''
             raise CommandFailed(shown, rc, redact_text(shown_out, self.secrets), err)
         return res
+
+    def note_write(self, what):
+        """Record a change made in-process (configfs, rtslib, a file), not by a command."""
+        if not self.check_mode:
+            self.in_process_writes.append(what)
+
+    def changed(self):
+        """Whether anything was changed so far: a write command that succeeded, a batch
+        of writes fed on stdin that ran (some of it may have succeeded whatever the exit
+        code), or an in-process write."""
+        return bool(self.in_process_writes) or any(
+            h.get('write') and not h.get('skipped') and (h.get('rc') == 0 or h.get('stdin_lines'))
+            for h in self.history)
 
     def commands(self):
         """History as short strings for task results."""

@@ -23,17 +23,23 @@ class SnapshotPlan(object):
         self.before = None
 
 
-def plan_snapshot(driver, params, exported=None):
+def plan_snapshot(driver, params, exported=None, export_holder=None):
     """Decide what to do; raise before any change on bad input.
 
     ``exported``: callable(volume_name) -> bool, True when the volume is
     exported by a target helper (revert is refused then unless ``force``).
+    ``export_holder``: callable(name) -> description of the export holding a
+    volume or snapshot, or None; an exported snapshot is never deleted or
+    merged, ``force`` or not.
     """
     name, volume, state = params['name'], params.get('volume'), params['state']
     cow = params.get('cow_size')
     p = SnapshotPlan(name, volume, state, parse_size(cow, 'cow_size') if cow is not None else None,
                      bool(params.get('force')))
     driver.validate_name(driver.snapshot_lv(name) if hasattr(driver, 'snapshot_lv') else name, 'name')
+    if p.cow_bytes is not None and state == 'present' and not driver.supports('snapshot_cow_size'):
+        raise InvalidParameter('cow_size', "snapshots of the %s driver have no size of their own"
+                               % driver.name, 'leave cow_size out')
     inv = driver.get_inventory()
     snap = inv.snapshots.get(name)
     p.before = snap
@@ -43,6 +49,7 @@ def plan_snapshot(driver, params, exported=None):
                 raise InvalidParameter('volume', 'snapshot %s belongs to volume %s, not %s'
                                        % (name, snap.volume, volume),
                                        'name the right volume or leave volume out to delete it')
+            _refuse_exported_snapshot(snap, export_holder, 'deleting')
             check = getattr(driver, 'check_delete_snapshot', None)
             if check is not None:
                 check(snap)
@@ -81,6 +88,7 @@ def plan_snapshot(driver, params, exported=None):
                                'revert %s to one of its own snapshots' % volume)
     if vol is None:
         raise NotFound("parameter 'volume': volume %r not found" % volume)
+    _refuse_exported_snapshot(snap, export_holder, 'reverting to')
     if not p.force:
         if exported is not None and exported(volume):
             raise Conflict('volume %s is exported; reverting it under an initiator corrupts what the '
@@ -90,6 +98,15 @@ def plan_snapshot(driver, params, exported=None):
     unchanged = snap.extra.get('cow_used_percent') == 0.0 and not snap.thin
     p.action = 'none' if unchanged else 'revert'
     return p
+
+
+def _refuse_exported_snapshot(snap, export_holder, doing):
+    if export_holder is None:
+        return
+    holder = export_holder(snap.name) or export_holder((snap.extra or {}).get('lv_name') or snap.name)
+    if holder:
+        raise Conflict('snapshot %s is exported (%s); %s it would change what its initiators read: '
+                       'remove that export first; nothing was changed' % (snap.name, holder, doing))
 
 
 def apply_snapshot(driver, p):

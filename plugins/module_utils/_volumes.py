@@ -95,8 +95,12 @@ def _size_param(item):
     return item.param.replace('.name', '.size') if item.param != 'name' else 'size'
 
 
-def plan(driver, runner, items):
-    """Decide an action per item; raise before any change on bad input."""
+def plan(driver, runner, items, export_holder=None):
+    """Decide an action per item; raise before any change on bad input.
+
+    ``export_holder``: callable(name) -> description of the export that holds the
+    volume, or None; a volume to delete that is exported is refused.
+    """
     for it in items:
         driver.validate_name(it.name, it.param)
     inv = driver.get_inventory()
@@ -105,6 +109,13 @@ def plan(driver, runner, items):
         vol = inv.volumes.get(it.name)
         it.before = vol
         if it.state == 'absent':
+            holder = export_holder(it.name) if (vol is not None and export_holder) else None
+            if holder:
+                problems.append('volume %s is exported (%s); deleting it would pull it from under '
+                                'its initiators: remove the export first (cinderkit.storage.export '
+                                'volume=%s state=absent)' % (it.name, holder, it.name))
+                it.action = 'delete'
+                continue
             if vol is not None:
                 if vol.snapshots:
                     problems.append('volume %s has snapshots (%s); delete them first (cinderkit.storage.'
@@ -262,14 +273,42 @@ def _same_source(want, have):
 
 
 def apply(driver, items, refresh_export=None):
-    """Carry out the plan (not called in check mode)."""
+    """Carry out the plan (not called in check mode).
+
+    A failure part-way raises the error with ``changed`` and the account of what
+    was done (``done``: each item's outcome) and what is left.
+    """
+    done = []
+    try:
+        _apply(driver, items, refresh_export, done)
+    except CinderkitError as exc:
+        inv = driver.get_inventory(refresh=True)
+        for it in items:
+            if it.action == 'delete' and it.name not in inv.volumes and it.name not in done:
+                done.append(it.name)
+            elif it.action == 'create' and it.name in inv.volumes and it.name not in done:
+                done.append(it.name)
+        exc.result['changed'] = bool(done) or bool(exc.result.get('changed'))
+        exc.result['volumes'] = [dict(name=it.name, action=it.action,
+                                      outcome='done' if it.name in done else
+                                      ('not done' if it.action != 'none' else 'unchanged'))
+                                 for it in items]
+        if done:
+            exc.msg = '%s; done before the failure: %s' % (exc.msg, ', '.join(
+                '%s %s' % (it.action, it.name) for it in items if it.name in done))
+        raise
+
+
+def _apply(driver, items, refresh_export, done):
     deletes = [it.name for it in items if it.action == 'delete']
     if deletes:
         driver.delete_volumes(deletes)
+        done.extend(deletes)
     plain = [VolumeSpec(it.name, it.size_bytes) for it in items
              if it.action == 'create' and not it.source]
     if plain:
         driver.create_volumes(plain)
+        done.extend(s.name for s in plain)
     for it in items:
         if it.action != 'create' or not it.source:
             continue
@@ -280,9 +319,11 @@ def apply(driver, items, refresh_export=None):
             driver.create_cloned_volume(spec, it.source['volume'])
         else:
             driver.copy_image_to_volume(spec, it.image)
+        done.append(it.name)
     for it in items:
         if it.action == 'extend':
             it.online = bool(driver.extend_volume(it.name, it.size_bytes))
+            done.append(it.name)
             if refresh_export is not None:
                 refresh_export(it.name, driver.local_path(it.name))
     for it in items:

@@ -113,9 +113,11 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
 
 
 def run(m):
+    mask_raw_secrets(m)   # before anything can fail and echo the arguments
     driver = m.driver
     stats = driver.get_volume_stats()
     facts = dict(stats)

@@ -84,10 +84,12 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
 from ansible_collections.cinderkit.storage.plugins.module_utils import _snapshots
 
 
 def run(m):
+    mask_raw_secrets(m)   # before anything can fail and echo the arguments
     driver = m.driver
     plan = _snapshots.plan_extend(driver, m.params['name'], m.params['size'])
     changed = plan.action != 'none'

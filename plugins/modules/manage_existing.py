@@ -248,10 +248,12 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
 from ansible_collections.cinderkit.storage.plugins.module_utils import _manage
 
 
 def run(m):
+    mask_raw_secrets(m)   # before anything can fail and echo the arguments
     p = m.params
     _manage.check_params(p)
     driver = m.driver

@@ -140,12 +140,15 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
 from ansible_collections.cinderkit.storage.plugins.module_utils import _snapshots
 
 
 def run(m):
+    mask_raw_secrets(m)   # before anything can fail and echo the arguments
     driver = m.driver
-    plan = _snapshots.plan_snapshot(driver, m.params, exported=m.exported)
+    plan = _snapshots.plan_snapshot(driver, m.params, exported=m.exported,
+                                    export_holder=m.export_holder)
     changed = plan.action != 'none'
     if changed and not m.check_mode:
         _snapshots.apply_snapshot(driver, plan)

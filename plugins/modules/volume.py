@@ -311,6 +311,7 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
 from ansible_collections.cinderkit.storage.plugins.module_utils import _volumes
 
 SOURCE_SPEC = dict(
@@ -323,9 +324,10 @@ SOURCE_SPEC = dict(
 
 
 def run(m):
+    mask_raw_secrets(m)   # before anything can fail and echo the arguments
     items = _volumes.collect_items(m.params)
     driver = m.driver
-    _volumes.plan(driver, m.runner, items)
+    _volumes.plan(driver, m.runner, items, export_holder=m.export_holder)
     changed = any(it.action != 'none' or it.image_action != 'none' for it in items)
     if changed and not m.check_mode:
         _volumes.apply(driver, items, refresh_export=m.refresh_export)

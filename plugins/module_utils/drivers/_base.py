@@ -65,6 +65,8 @@ CAPABILITIES = {
     'revert': ('revert_to_snapshot',),
     'online_extend': (),
     'multiattach': (),
+    # snapshots take their own size (``create_snapshot(..., cow_bytes=N)``: a CoW area)
+    'snapshot_cow_size': (),
 }
 
 _REGISTRY = {}

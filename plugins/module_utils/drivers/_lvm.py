@@ -28,12 +28,14 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._lvm import (
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
+from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
     GiB, Inventory, Snapshot, Volume, VolumeDriver, register)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     registered_targets, storage_protocol_for)
 
 TAG_KIND = 'ck.kind'
+MAX_VG_LV = 127     # len(vg) + len(lv) + 3 (measured with LVM 2.03: 128 is refused)
 TAG_SRC = 'ck.src'
 KIND_VOLUME = 'volume'
 KIND_SNAPSHOT = 'snapshot'
@@ -105,7 +107,8 @@ class LVMDriver(VolumeDriver):
 
     VERSION = '3.0.0'
     default_backend_name = 'LVM'
-    capabilities = frozenset(('image', 'manage', 'revert', 'online_extend', 'multiattach'))
+    capabilities = frozenset(('image', 'manage', 'revert', 'online_extend', 'multiattach',
+                              'snapshot_cow_size'))
 
     @classmethod
     def get_driver_options(cls):
@@ -127,6 +130,10 @@ class LVMDriver(VolumeDriver):
         problem = name_problem(name)
         if problem is None and name == self.pool_name:
             problem = 'is the name of the thin pool of this volume group'
+        if problem is None and len(self.vg_name) + len(name) + 3 > MAX_VG_LV:
+            # LVM's limit is on 'VG/LV' (lvcreate: 'LV name "vg/lv" length 128 is not supported')
+            problem = ('is %d characters long; in volume group %r (%d characters) LVM takes at most %d'
+                       % (len(name), self.vg_name, len(self.vg_name), MAX_VG_LV - 3 - len(self.vg_name)))
         if problem:
             raise InvalidParameter(param, '%r %s' % (name, problem))
 
@@ -342,16 +349,48 @@ class LVMDriver(VolumeDriver):
         made = set(lv.name for lv in self._get_lvs())
         missing = [s.name for s in specs if s.name not in made]
         if missing:
+            created = [s.name for s in specs if s.name in made]
             raise CinderkitError('LVM did not create %d of %d volume(s): %s. LVM said: %s'
                                  % (len(missing), len(specs), ', '.join(missing[:20]),
                                     (errors or '').strip()[-2000:]),
-                                 failed=missing)
+                                 failed=missing, created=created, changed=bool(created))
+        self._settle([s.name for s in specs], refresh=False)
 
     def delete_volume(self, name):
         self.delete_volumes([name])
 
+    def _open_problem(self, lv, what):
+        """Why ``lv`` must not be wiped or removed now (it is open), or None.
+
+        The open count comes from the ``lvs`` report (device-mapper's own count:
+        processes, mounts, kernel targets and stacked devices alike); the
+        holders are named from /proc and /sys.
+        """
+        if lv is None or not lv.open:
+            return None
+        return ('%s is in use (open by %s); nothing was wiped or removed. Stop the holder (unmount, '
+                'detach, remove its export) and run the task again'
+                % (what, _inuse.describe(dm_path(self.vg_name, lv.name))))
+
+    def check_delete(self, vol):
+        problem = self._open_problem(self.lv(vol.name), 'volume %s' % vol.name)
+        if problem:
+            raise Conflict(problem)
+
+    def check_delete_snapshot(self, snap):
+        problem = self._open_problem(self.lv(snap.extra['lv_name']), 'snapshot %s' % snap.name)
+        if problem:
+            raise Conflict(problem)
+
     def delete_volumes(self, names):
-        """Wipe thick volumes (volume_clear), then one lvremove for all."""
+        """Wipe thick volumes (volume_clear), then one lvremove for all.
+
+        Every check runs on a fresh ``lvs`` report before the first wipe: a volume
+        that is open (or has snapshots) stops the whole delete with nothing wiped.
+        Each wipe holds the device with O_EXCL, so nothing can mount it or put a
+        kernel target on it meanwhile; lvremove refuses an LV that was opened after.
+        """
+        self.refresh()
         inv = self.get_inventory()
         names = [n for n in names if n in inv.volumes]
         if not names:
@@ -361,6 +400,9 @@ class LVMDriver(VolumeDriver):
             raise Conflict('cannot delete volume(s) %s: they still have snapshots (%s); delete the '
                            'snapshots first' % (', '.join(busy), ', '.join(
                                s for n in busy for s in inv.volumes[n].snapshots)))
+        problems = [p for p in (self._open_problem(self.lv(n), 'volume %s' % n) for n in names) if p]
+        if problems:
+            raise Conflict(' | '.join(problems))
         for n in names:
             vol = inv.volumes[n]
             if not vol.thin and self.config.volume_clear != 'none':
@@ -368,7 +410,10 @@ class LVMDriver(VolumeDriver):
         self.lvm.lvremove(names)
         self.refresh()
 
-    def _clear(self, lv, path):
+    def _clear(self, lv, path, hold=None):
+        """Zero ``path`` (``volume_clear_size`` MiB of it at most) while holding ``hold``
+        (default: ``path``) with O_EXCL; a CoW device is claimed by its snapshot's
+        device-mapper table, so the snapshot's own device is the one held."""
         size = lv.size
         if self.config.volume_clear_size:
             size = min(size, self.config.volume_clear_size * 1024 * 1024)
@@ -377,8 +422,11 @@ class LVMDriver(VolumeDriver):
                 'cannot wipe %s before deleting it: the device %s does not exist (inactive LV or no '
                 "device-mapper). Activate it, or set backend option volume_clear: none to delete "
                 'without wiping' % (lv.name, path))
-        _copy.zero_device(self.runner, path, size, self.config.volume_dd_blocksize,
-                          self.config.volume_clear_ionice)
+        if self.runner.check_mode:
+            return
+        with _inuse.exclusive(hold or path, 'logical volume %s/%s' % (self.vg_name, lv.name)):
+            _copy.zero_device(self.runner, path, size, self.config.volume_dd_blocksize,
+                              self.config.volume_clear_ionice)
 
     # -- snapshots --------------------------------------------------------------
     def create_snapshot(self, name, volume_name, cow_bytes=None):
@@ -404,18 +452,60 @@ class LVMDriver(VolumeDriver):
         snap = inv.snapshots.get(name)
         if snap is None:
             return
+        self.refresh()
         lv = self.lv(snap.extra['lv_name'])
+        problem = self._open_problem(lv, 'snapshot %s' % name)
+        if problem:
+            raise Conflict(problem)
         if lv.is_cow_snapshot and self.config.volume_clear != 'none':
             if not lv.active:
                 self.lvm.lvchange(lv.name, '--activate', 'y')
-            self._clear(lv, dm_path(self.vg_name, lv.name) + '-cow')
+            self._clear(lv, dm_path(self.vg_name, lv.name) + '-cow', hold=dm_path(self.vg_name, lv.name))
         self.lvm.lvremove([lv.name])
         self.refresh()
 
     def _activate_for_read(self, lv_name):
         lv = self.lv(lv_name)
-        if lv is not None and not lv.active:
+        activate = lv is not None and not lv.active
+        if activate:
             self.lvm.lvchange(lv_name, '--activate', 'y', '--ignoreactivationskip')
+        self._settle([lv_name], refresh=activate)
+
+    def _settle(self, lv_names, refresh=True, timeout=30.0):
+        """Return only when the device node of every active LV in ``lv_names`` exists.
+
+        udev creates /dev/VG/LV after each activation or table reload; a merge that
+        finishes in the background (revert) reloads the origin again outside LVM's
+        own udev wait.  So: wait for udev's queue, then for the nodes, and let
+        ``vgmknodes`` make any that are still missing.  No-op without device-mapper.
+        ``refresh``: forget the LV report first (after a change); the next use re-reads it.
+        """
+        if refresh:
+            self.refresh()
+        if self.runner.check_mode or not dm_available():
+            return
+        paths = [self.local_path(n) for n in lv_names
+                 if self.lv(n) is not None and self.lv(n).active]
+        if not paths:
+            return
+        udevadm = shutil.which('udevadm', path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin:/usr/bin:/bin')
+        deadline = time.monotonic() + timeout
+        mknodes = False
+        while True:
+            if udevadm:
+                self.runner.run([udevadm, 'settle', '--timeout=%d' % max(1, int(timeout))], check=False)
+            missing = [p for p in paths if not os.path.exists(p)]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise CinderkitError('the device node(s) %s did not appear within %d s after activation; '
+                                     'check udev (udevadm monitor) and run the task again'
+                                     % (', '.join(missing), timeout), changed=True)
+            if not mknodes:
+                self.lvm.runner.run(['vgmknodes', '--', self.vg_name], write=True, check=False,
+                                    env=self.lvm.env)
+                mknodes = True
+            time.sleep(0.2)
 
     def _thin_copy_of(self, spec, src_lv, src_size):
         """Thin clone: a thin snapshot made writable and independent (Cinder)."""
@@ -426,7 +516,7 @@ class LVMDriver(VolumeDriver):
         self.lvm.lvchange(spec.name, '--activate', 'y', '--ignoreactivationskip')
         if spec.size_bytes > src_size:
             self.lvm.lvextend(spec.name, spec.size_bytes)
-        self.refresh()
+        self._settle([spec.name])
 
     def _thick_copy_of(self, spec, src_path, src_size, cleanup=None):
         """Create a thick LV and copy ``src_path`` into it; remove it on failure."""
@@ -435,6 +525,7 @@ class LVMDriver(VolumeDriver):
                                       tags=self._tags(KIND_VOLUME, spec.source))
         self.lvm.runner.run(argv, write=True, env=self.lvm.env)
         try:
+            self._settle([spec.name])
             _copy.copy_device(self.runner, src_path, self.local_path(spec.name), src_size,
                               target_is_zero=False)
         except BaseException as exc:
@@ -471,7 +562,8 @@ class LVMDriver(VolumeDriver):
             self._thin_copy_of(spec, src_volume_name, src.size_bytes)
             return
         # thick: copy through a temporary snapshot so the source stays usable
-        tmp = 'clone-snap-%s' % spec.name
+        # a fixed-length name: 'clone-snap-' + a long volume name could pass LVM's name limit
+        tmp = 'clone-snap-%s' % hashlib.sha1(spec.name.encode('utf-8')).hexdigest()[:16]
         cow = self.snapshot_cow_bytes(src.size_bytes)
         self.check_space([spec], 'default', extra_thick_bytes=cow)
         self.lvm.runner.run(self.lvm.lvcreate_argv(tmp, cow, snapshot_of=src_volume_name,
@@ -521,7 +613,7 @@ class LVMDriver(VolumeDriver):
             finally:
                 if was_active:
                     self.lvm.lvchange(name, '--activate', 'y')
-            self.refresh()
+            self._settle([name])
             return False
         self.lvm.lvextend(name, new_size_bytes)
         self.refresh()
@@ -535,8 +627,12 @@ class LVMDriver(VolumeDriver):
         snap = inv.snapshots[snapshot_name]
         lv = self.lv(volume_name)
         if lv.open:
-            raise Conflict('volume %s is open (in use); LVM would only merge the snapshot at its '
-                           'next activation. Detach it and remove its export, then revert' % volume_name)
+            raise Conflict('volume %s is open (in use by %s); LVM would only merge the snapshot at its '
+                           'next activation. Detach it and remove its export, then revert; nothing '
+                           'was changed' % (volume_name, _inuse.describe(dm_path(self.vg_name, lv.name))))
+        problem = self._open_problem(self.lv(snap.extra['lv_name']), 'snapshot %s' % snapshot_name)
+        if problem:
+            raise Conflict(problem)
         cow = snap.extra.get('cow_size_bytes')
         self.lvm.lvconvert_merge(snap.extra['lv_name'])
         if not vol.thin and lv.active:
@@ -563,6 +659,7 @@ class LVMDriver(VolumeDriver):
                 self.lvm.lvchange(volume_name, '--setactivationskip', 'n')
         self.refresh()
         self.create_snapshot(snapshot_name, volume_name, cow_bytes=cow)
+        self._settle([volume_name])
 
     def _wait_merged(self, snapshot_lv, timeout=600):
         """Wait until LVM's background merge has consumed the snapshot LV (it polls the
@@ -592,6 +689,7 @@ class LVMDriver(VolumeDriver):
                                       thin_pool=self.pool_name if lvm_type == 'thin' else None)
         self.lvm.runner.run(argv, write=True, env=self.lvm.env)
         try:
+            self._settle([spec.name])
             _copy.image_to_device(self.runner, image, self.local_path(spec.name),
                                   target_is_zero=(lvm_type == 'thin'))
         except BaseException as exc:
@@ -667,7 +765,7 @@ class LVMDriver(VolumeDriver):
         kept = [t for t in lv.tags if t.startswith(TAG_KIND + '=') and t != '%s=%s' % (TAG_KIND, kind)]
         if kept or '%s=%s' % (TAG_KIND, kind) not in lv.tags:
             self.lvm.addtags(target_lv, add=['%s=%s' % (TAG_KIND, kind)], delete=kept)
-        self.refresh()
+        self._settle([target_lv] if target_lv != lv.name else [])
 
     def manage_existing(self, name, existing_ref, rename=True):
         self._adopt(name, existing_ref, KIND_VOLUME, rename)
