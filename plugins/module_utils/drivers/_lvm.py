@@ -353,7 +353,7 @@ class LVMDriver(VolumeDriver):
             raise CinderkitError('LVM did not create %d of %d volume(s): %s. LVM said: %s'
                                  % (len(missing), len(specs), ', '.join(missing[:20]),
                                     (errors or '').strip()[-2000:]),
-                                 failed=missing, created=created, changed=bool(created))
+                                 not_created=missing, created=created, changed=bool(created))
         self._settle([s.name for s in specs], refresh=False)
 
     def delete_volume(self, name):
