@@ -15,12 +15,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import math
 import os
+import re
 import socket
+import stat
 import traceback
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    InvalidParameter, MissingDependency, NotFound)
+    InvalidParameter, MissingDependency)
 
 try:
     from oslo_config import cfg
@@ -49,6 +53,34 @@ CINDER_SERVICE_OPTIONS = frozenset((
     'use_multipath_for_image_xfer',
     'enforce_multipath_for_image_xfer', 'volume_service_inithost_offload',
 ))
+
+
+# Names of options whose values are secrets, beyond those declared secret=True: any
+# option a user gives that looks like one (an unknown or misspelt option is echoed in
+# the task's arguments before it is found unknown).
+SECRET_NAME_RE = re.compile(r'(^|_)(password|passwd|passphrase|secret|token|credentials?|key)(_|$)',
+                            re.I)
+NOT_SECRET_NAMES = frozenset(('rbd_secret_uuid',))
+
+
+def raw_secrets(backend):
+    """The values of secret-looking options of a ``backend`` dict, before any check."""
+    found = []
+    if not isinstance(backend, dict):
+        return found
+    for key, value in backend.items():
+        if isinstance(key, str) and key not in NOT_SECRET_NAMES and SECRET_NAME_RE.search(key):
+            for v in (value if isinstance(value, list) else [value]):
+                if v is not None and not isinstance(v, (bool, dict, list)) and str(v):
+                    found.append(str(v))
+    return found
+
+
+def mask_raw_secrets(m):
+    """Let the module mask (no_log) the secrets of its ``backend`` argument from the start:
+    a task that fails before the backend is loaded still echoes its arguments."""
+    for value in raw_secrets(m.params.get('backend')):
+        m.add_secret(value)
 
 
 def require_oslo():
@@ -214,17 +246,51 @@ class BackendConfig(object):
         return out
 
 
+def _config_file_problem(config_file):
+    """Why ``config_file`` cannot be read as a file, or None (never reads it)."""
+    if '\x00' in config_file:
+        return 'the path contains a NUL byte'
+    if not os.path.isabs(config_file):
+        return 'the path %s is not absolute' % config_file
+    try:
+        st = os.stat(config_file)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return '%s does not exist' % config_file
+        return 'cannot reach %s: %s' % (config_file, exc.strerror)
+    if stat.S_ISDIR(st.st_mode):
+        return '%s is a directory' % config_file
+    if not stat.S_ISREG(st.st_mode):
+        return '%s is not a regular file' % config_file
+    return None
+
+
 def read_config_section(config_file, backend_name):
-    """Raw values of [backend_name] over [backend_defaults], plus [DEFAULT]."""
+    """Raw values of [backend_name] over [backend_defaults], plus [DEFAULT].
+
+    Errors name the file and the line, never the line's content (it may hold a secret).
+    """
     require_oslo()
-    if not os.path.isfile(config_file):
-        raise NotFound("parameter 'config_file': %s does not exist or is not a file; "
-                       "give the path of a cinder.conf-style file" % config_file)
+    fix = 'give the absolute path of a readable cinder.conf-style file'
+    problem = _config_file_problem(config_file)
+    if problem:
+        raise InvalidParameter('config_file', problem, fix)
     sections = {}
     try:
         cfg.ConfigParser(config_file, sections).parse()
-    except Exception as exc:  # oslo raises ParseError and IOError
-        raise InvalidParameter('config_file', 'cannot parse %s: %s' % (config_file, exc),
+    except cfg.ParseError as exc:   # its str() quotes the line: it may be a secret
+        raise InvalidParameter('config_file', 'cannot parse %s: line %s: %s'
+                               % (config_file, exc.lineno, exc.msg),
+                               'fix the syntax of that line (the line is not shown: it may hold a secret)')
+    except UnicodeError as exc:
+        raise InvalidParameter('config_file', 'cannot parse %s: it is not UTF-8 text (%s at byte %s)'
+                               % (config_file, getattr(exc, 'reason', 'undecodable'),
+                                  getattr(exc, 'start', '?')), 'save the file as UTF-8 text')
+    except (IOError, OSError) as exc:
+        raise InvalidParameter('config_file', 'cannot read %s: %s'
+                               % (config_file, exc.strerror or type(exc).__name__), fix)
+    except Exception as exc:  # oslo's other errors: the type only, never their text
+        raise InvalidParameter('config_file', 'cannot parse %s (%s)' % (config_file, type(exc).__name__),
                                'fix the file syntax')
     if backend_name not in sections:
         raise InvalidParameter('backend_name', "no section [%s] in %s" % (backend_name, config_file),
@@ -265,29 +331,70 @@ def resolve(raw, opts, source, defaults=None, param='backend'):
          use_env=False)
     for d in dopts:
         if defaults and d.name in defaults:
-            conf.set_override(d.name, defaults[d.name])
+            try:
+                conf.set_override(d.name, defaults[d.name])
+            except (ValueError, TypeError, cfg.Error) as exc:
+                raise InvalidParameter(param, 'invalid value %s for option %s in [DEFAULT] of %s: %s'
+                                       % (_shown(defaults[d.name]), d.name, source, exc),
+                                       'fix the option value')
+    by_name = dict((o.name, o) for o in opts)
     for key, value in raw.items():
         if key in ignored:
             continue
         name = known[key]
         if value is None:
             continue
+        secret = bool(getattr(by_name[name], 'secret', False))
+        where = '%s.%s' % (param, key) if param == 'backend' else param
+        problem = value_problem(value, isinstance(by_name[name], cfg.ListOpt))
+        if problem:
+            raise InvalidParameter(where, 'option %s in %s %s' % (name, source, problem),
+                                   'give a value of the documented type')
         try:
             conf.set_override(name, value, group='backend')
-        except (ValueError, TypeError) as exc:
-            raise InvalidParameter('%s.%s' % (param, key) if param == 'backend' else param,
-                                   'invalid value %r for option %s in %s: %s'
-                                   % ('<redacted>' if opt_secret(opts, name) else value, name, source, exc),
+        except (ValueError, TypeError, AttributeError, OverflowError, cfg.Error) as exc:
+            if secret:   # the error text may quote the value
+                raise InvalidParameter(where, 'invalid value for the secret option %s in %s'
+                                       % (name, source), 'give a string')
+            raise InvalidParameter(where, 'invalid value %s for option %s in %s: %s'
+                                   % (_shown(value), name, source, exc),
                                    'give a value of the documented type')
     values = {}
     for opt in opts:
         try:
             values[opt.name] = conf.backend[opt.name]
-        except (ValueError, cfg.Error) as exc:
+        except (ValueError, TypeError, cfg.Error) as exc:
+            if getattr(opt, 'secret', False):   # a "$name" in a secret: the error quotes it
+                raise InvalidParameter(param, 'option %s in %s: the value does not interpolate '
+                                       '(a "$" starts a reference to another option)'
+                                       % (opt.name, source), 'write a literal "$" as "$$"')
             raise InvalidParameter(param, 'option %s in %s: %s' % (opt.name, source, exc),
                                    'fix the option value')
     secret_names = [o.name for o in opts if getattr(o, 'secret', False)]
     return BackendConfig(values, secret_names, source, ignored)
+
+
+def _shown(value):
+    """A value for a message, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def value_problem(value, is_list=False):
+    """Why ``value`` cannot be an option value, or None: scalars only (a list for list
+    options), no NUL bytes (no file name or command argument can hold one), finite numbers."""
+    items = value if (is_list and isinstance(value, list)) else [value]
+    for v in items:
+        if isinstance(v, float) and not math.isfinite(v):
+            return 'is not a finite number'
+        if isinstance(v, (dict, list, tuple, set)):
+            want = 'a list of strings' if is_list else 'a single value'
+            return 'must be %s, not a %s' % (want, type(v).__name__)
+        if not isinstance(v, (str, int, float, bool)):
+            return 'must be a string or a number, not %s' % type(v).__name__
+        if isinstance(v, str) and '\x00' in v:
+            return 'contains a NUL byte'
+    return None
 
 
 def opt_secret(opts, name):
@@ -312,4 +419,11 @@ def load_raw(backend=None, config_file=None, backend_name=None):
     bad = [k for k in raw if not isinstance(k, str)]
     if bad:
         raise InvalidParameter('backend', 'option names must be strings', 'quote the keys')
+    driver = raw.get('volume_driver')
+    if driver is not None and not isinstance(driver, str):
+        raise InvalidParameter('backend.volume_driver', 'must be a string, not a %s'
+                               % type(driver).__name__, 'give a driver name: lvm or rbd')
+    if isinstance(driver, str) and '\x00' in driver:
+        raise InvalidParameter('backend.volume_driver', 'contains a NUL byte',
+                               'give a driver name: lvm or rbd')
     return raw, {}, "'backend'"
