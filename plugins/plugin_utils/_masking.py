@@ -128,7 +128,6 @@ def masked_result(result, args, hide_success=False):
     return result
 
 
-
 class MaskingAction(ActionBase):
     """``ansible.builtin.normal`` for one module, with every secret masked in its result.
 

@@ -51,7 +51,7 @@ def _tasks(vg, bad_conf, good_conf):
                   name='s2', size=1)}),
         dict(failing, name='volume config_file with a secret on a bad line',
              **{'cinderkit.storage.volume': dict(config_file=bad_conf, backend_name='lvm-1',
-                                                  name='s2', size=1)}),
+                                                 name='s2', size=1)}),
         {'name': 'volume from config_file', 'cinderkit.storage.volume':
             dict(config_file=good_conf, backend_name='lvm-1', name='s4', size='8M')},
         # -- snapshot
@@ -81,7 +81,7 @@ def _tasks(vg, bad_conf, good_conf):
             dict(config_file=good_conf, backend_name='lvm-1')},
         dict(failing, name='backend_facts both backend and config_file',
              **{'cinderkit.storage.backend_facts': dict(backend=b, config_file=good_conf,
-                                                         backend_name='lvm-1')}),
+                                                        backend_name='lvm-1')}),
         dict(failing, name='backend_facts unknown secret option', **{'cinderkit.storage.backend_facts':
              dict(backend=dict(b, s3_secret_key=S3_SECRET))}),
         # -- export (its failures here come before any target is touched)
@@ -89,8 +89,8 @@ def _tasks(vg, bad_conf, good_conf):
              dict(backend=b, volume='s1', volumes=[{'volume': 's1'}],
                   auth=dict(username='alice', password=AUTH_PW))}),
         dict(failing, name='export unknown option', **{'cinderkit.storage.export':
-             dict(backend=b, volume='s1', colour='red', auth=dict(username='alice',
-                                                                 password=AUTH_PW))}),
+             dict(backend=b, volume='s1', colour='red',
+                  auth=dict(username='alice', password=AUTH_PW))}),
         # -- attachment
         dict(failing, name='attachment unknown option', **{'cinderkit.storage.attachment':
              dict(connection_info=iscsi, colour='red')}),
