@@ -22,6 +22,8 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._module import C
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import (
     Backing, Chap, Export, ExportSpec, GENERATED_PASSWORD_LEN, GENERATED_USERNAME_LEN,
     chap_problem, generate_secret, get_target_class, load_target)
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+    CHAP_SECRET_CHARS, path_problem)
 
 CONNECTOR_KEYS = ('initiator', 'nqn', 'host', 'ip', 'multipath')
 
@@ -99,7 +101,9 @@ def helper_for(m):
                 'backend.target_protocol', 'target helper %s does not serve %r' % (
                     name, config.get('target_protocol')),
                 'use one of: %s' % ', '.join(cls.protocols))
-    return load_target(config, m.runner, name)
+    helper = load_target(config, m.runner, name)
+    helper.check_config()
+    return helper
 
 
 def validate_connector(helper, connector):
@@ -172,8 +176,10 @@ def requested_auth(m, helper):
             problem = chap_problem(given[key], 'secret' if 'password' in key else 'name')
             if problem:
                 shown = given[key] if 'password' not in key else 'the value'
+                if 'password' not in key and any(ord(c) < 32 or ord(c) == 127 for c in shown):
+                    shown = 'the value'
                 raise InvalidParameter('auth.%s' % key, '%s %s' % (
-                    repr(shown) if 'password' not in key else shown, problem),
+                    repr(shown) if shown != 'the value' else shown, problem),
                     'generated secrets are %d characters' % GENERATED_PASSWORD_LEN
                     if 'password' in key else None)
     want_mutual = bool(auth.get('mutual') or given['mutual_username'])
@@ -190,13 +196,23 @@ def requested_auth(m, helper):
     cfg = m.config
     if method != 'none' and cfg.get('use_chap_auth'):
         user, pw = cfg.get('chap_username'), cfg.get('chap_password')
+        if not user and not pw:
+            # Cinder's tgt and LIO targets generate per-volume credentials then
+            return 'chap', None, want_mutual
         if not user or not pw:
-            raise InvalidParameter('backend.use_chap_auth', 'is true but chap_username or '
-                                   'chap_password is empty', 'set both, or drop use_chap_auth '
-                                   'to have credentials generated per export')
+            raise InvalidParameter('backend.chap_username' if not user else 'backend.chap_password',
+                                   'is empty while backend.%s is set (use_chap_auth)'
+                                   % ('chap_password' if not user else 'chap_username'),
+                                   'set both, or neither to have credentials generated per export')
+        problem = chap_problem(user, 'name')
+        if problem:
+            raise InvalidParameter('backend.chap_username', 'the value %s' % problem)
         problem = chap_problem(pw, 'secret')
         if problem:
-            raise InvalidParameter('backend.chap_password', 'the value %s' % problem)
+            raise InvalidParameter('backend.chap_password', 'the value %s' % problem,
+                                   'use %s' % CHAP_SECRET_CHARS)
+        # one credential for every export of the backend (Cinder's meaning): tgt binds
+        # one account to many targets
         return 'chap', Chap(user, pw), want_mutual
     return 'chap', None, want_mutual
 
@@ -228,9 +244,16 @@ def resolve_auth(requested, actual, item):
     return auth
 
 
-def resolve_backing(m, item):
+def resolve_backing(m, item, helper=None):
     """Backing of ``item``: device_path as given, else the volume through the driver."""
     if item.device_path:
+        problem = path_problem(item.device_path, chars=bool(helper and helper.strict_paths))
+        if problem:
+            shown = item.device_path if '\x00' not in item.device_path and not any(
+                ord(c) < 32 for c in item.device_path) else 'the value'
+            raise InvalidParameter('device_path', '%s %s' % (
+                repr(shown) if shown != 'the value' else shown, problem),
+                'give the absolute, normalised path of a block device or file')
         b = Backing.from_path(item.device_path)
         if b.kind == 'missing':
             raise NotFound("parameter 'device_path': %s does not exist; give an existing block "
@@ -321,12 +344,12 @@ def plan(m, helper, items):
             item.action = 'delete' if item.actual is not None else 'none'
             continue
         actual = item.actual
-        backing = resolve_backing(m, item) if (item.device_path or actual is None
-                                               or actual.backing is None) else None
+        backing = resolve_backing(m, item, helper) if (item.device_path or actual is None
+                                                       or actual.backing is None) else None
         if backing is None:
             backing = actual.backing
             if backing.kind in ('missing', 'other') and not item.device_path:
-                backing = resolve_backing(m, item)
+                backing = resolve_backing(m, item, helper)
         elif actual is not None and actual.backing is not None and actual.backing.path != backing.path:
             raise InvalidParameter('device_path', 'volume %s is exported from %s, not %s'
                                    % (item.volume, actual.backing.path, backing.path),
@@ -391,28 +414,76 @@ def plan_ensure_all(m, helper):
 
 
 # ---------------------------------------------------------------------- apply
+CHANGING = ('create', 'restore', 'update', 'delete')
+
+
+def preflight(helper, items):
+    """Checks before the first change, in check mode too (read-only): what the real run
+    would meet.  The persistence is checked first, so a bad volumes_dir fails before
+    any target is made."""
+    actions = set(it.action for it in items)
+    if actions & set(('create', 'restore', 'update')):
+        helper.ensure_writable()
+    if actions & set(('create', 'restore')):
+        helper.ensure_ready()
+
+
 def apply(helper, items):
-    todo = [it for it in items if it.action in ('create', 'restore', 'update', 'delete')]
+    todo = [it for it in items if it.action in CHANGING]
     if not todo:
         return False
-    if any(it.action in ('create', 'restore') for it in todo):
-        helper.ensure_ready()
+    preflight(helper, items)
+    done = []
     for it in todo:
-        if it.action == 'delete':
-            helper.remove_export(it.actual)
-        elif it.action == 'create':
-            if it.backing.kind == 'missing':
-                raise NotFound('cannot export %s: %s does not exist' % (it.volume, it.backing.path))
-            helper.create_export(it.spec)
-        elif it.action == 'restore':
-            if it.backing is None or it.backing.kind == 'missing':
-                raise NotFound('cannot restore the export of %s: its device %s does not exist'
-                               % (it.volume, it.backing.path if it.backing else '(unknown)'))
-            helper.ensure_export(it.spec, it.actual)
-        else:
-            helper.update_export(it.spec, it.actual)
-    helper.commit()
+        try:
+            _apply_one(helper, it)
+        except CinderkitError as exc:
+            raise partial_failure(exc, done, it)
+        done.append(it)
+    try:
+        helper.commit()
+    except CinderkitError as exc:
+        raise partial_failure(exc, done, None)
     return True
+
+
+def _apply_one(helper, it):
+    if it.action == 'delete':
+        helper.remove_export(it.actual)
+    elif it.action == 'create':
+        if it.backing.kind == 'missing':
+            raise NotFound('cannot export %s: %s does not exist' % (it.volume, it.backing.path))
+        helper.create_export(it.spec)
+    elif it.action == 'restore':
+        if it.backing is None or it.backing.kind == 'missing':
+            raise NotFound('cannot restore the export of %s: its device %s does not exist'
+                           % (it.volume, it.backing.path if it.backing else '(unknown)'))
+        helper.ensure_export(it.spec, it.actual)
+    else:
+        helper.update_export(it.spec, it.actual)
+
+
+def partial_failure(exc, done, failed):
+    """``exc`` with what this task changed before (and in) the failing step.
+
+    ``changed`` is true when an earlier item was applied, or when the failing step
+    itself left a change (its error says so with changed=True, e.g. a live target
+    whose include file could not be written).
+    """
+    result = dict(exc.result)
+    step_changed = bool(result.get('changed'))
+    result['changed'] = bool(done) or step_changed
+    result['done'] = [dict(volume=it.volume, action=it.action) for it in done]
+    if failed is not None:
+        result['failed_item'] = dict(volume=failed.volume, action=failed.action,
+                                     changed=step_changed)
+    msg = exc.msg
+    if done:
+        names = ['%s %s' % (it.action, it.volume) for it in done[:10]]
+        more = ' and %d more' % (len(done) - 10) if len(done) > 10 else ''
+        msg += '; done before the failure (kept): %s%s' % (', '.join(names), more)
+    err = CinderkitError(msg, **result)
+    return err
 
 
 def planned_export(helper, item):

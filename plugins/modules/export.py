@@ -337,15 +337,20 @@ def run(m):
     helper = _exports.helper_for(m)
     if helper is None:
         return _exports.native(m)
-    if p['ensure_all']:
-        items = _exports.plan_ensure_all(m, helper)
-    else:
-        items = _exports.collect_items(p)
-        _exports.plan(m, helper, items)
-    changed = any(it.action in ('create', 'restore', 'update', 'delete') for it in items)
-    if changed and not m.check_mode:
-        _exports.apply(helper, items)
-    records = _exports.results(m, helper, items, changed)
+    # one host lock from the one query to the last write: two tasks on one host never
+    # decide from a view the other changes (tgt target IDs, accounts, saved configs)
+    with helper.lock():
+        if p['ensure_all']:
+            items = _exports.plan_ensure_all(m, helper)
+        else:
+            items = _exports.collect_items(p)
+            _exports.plan(m, helper, items)
+        changed = any(it.action in _exports.CHANGING for it in items)
+        if changed and not m.check_mode:
+            _exports.apply(helper, items)
+        elif changed:
+            _exports.preflight(helper, items)
+        records = _exports.results(m, helper, items, changed)
     result = dict(changed=changed)
     if p['ensure_all']:
         result['exports'] = records

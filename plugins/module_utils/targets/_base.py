@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
 import re
 import stat
@@ -48,12 +49,23 @@ EUI_RE = re.compile(r'^eui\.[0-9a-fA-F]{16}$')
 NAA_RE = re.compile(r'^naa\.([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$')
 NQN_RE = re.compile(r'^nqn\.%s\.[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*:[\x21-\x7e]+$' % _DATE)
 
-# CHAP: at least 12 characters (Windows and many iSCSI HBAs refuse shorter
-# secrets; RFC 3720 asks for 96 bits); printable ASCII without blanks, quotes,
-# '#' or '\\' so that the secret survives tgt's config files and LIO's configfs.
+# CHAP: at least 12 characters for secrets (Windows and many iSCSI HBAs refuse
+# shorter ones; RFC 3720 asks for 96 bits).  The character sets are strict on
+# purpose: tgt's service restore (tgt-admin -e, a Perl script) reads the include
+# files with Config::General and hands every line to /bin/sh unquoted
+# ("tgtadm ... --user=NAME --password=SECRET"), so a blank, a quote, '#', '$',
+# '`', ';', '|', '&', '<', '>', '(', ')', '{', '}', '*', '?', '[', '!' or '\\'
+# in a name or secret would be a shell command at the next service start.  What
+# is left has no meaning to sh, Config::General, configfs or iscsid ('~' only
+# expands at the start of a word; tgt-admin always writes "--password=" first).
 CHAP_MIN = 12
 CHAP_MAX = 255
-CHAP_CHARS_RE = re.compile(r'^[A-Za-z0-9!$%&()*+,./:;=?@\[\]^_{|}~-]+$')
+CHAP_NAME_RE = re.compile(r'^[A-Za-z0-9._:@-]+$')
+CHAP_SECRET_RE = re.compile(r'^[A-Za-z0-9._~+=-]+$')
+CHAP_NAME_CHARS = "letters, digits and . _ : @ -"
+CHAP_SECRET_CHARS = "letters, digits and . _ ~ + = -"
+# the random alphabet of generate_secret: letters and digits without look-alikes
+SECRET_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 GENERATED_USERNAME_LEN = 20   # Cinder: volume_utils.generate_username()
 GENERATED_PASSWORD_LEN = 16   # Cinder: volume_utils.generate_password(); Windows accepts 12-16
 
@@ -93,7 +105,11 @@ def nqn_problem(name):
 
 
 def chap_problem(value, what):
-    """Why ``value`` cannot be a CHAP user name or secret, or None (never shows the value)."""
+    """Why ``value`` cannot be a CHAP user name (``what='name'``) or secret, or None.
+
+    Never shows the value.  The same check applies to given, backend, saved and
+    generated credentials.
+    """
     if not isinstance(value, str) or not value:
         return 'must be a non-empty string'
     if what == 'secret' and len(value) < CHAP_MIN:
@@ -101,17 +117,99 @@ def chap_problem(value, what):
                 % (len(value), CHAP_MIN))
     if len(value) > CHAP_MAX:
         return 'is longer than %d characters' % CHAP_MAX
-    if not CHAP_CHARS_RE.match(value):
-        return ("contains a blank, a quote, '#', '\\\\' or a non-ASCII character; use letters, "
-                "digits and punctuation only")
+    if what == 'secret':
+        if not CHAP_SECRET_RE.match(value):
+            return ('contains a character outside the allowed set (%s): tgt restores exports '
+                    'through a shell, so blanks, quotes, control characters and shell '
+                    'punctuation are refused' % CHAP_SECRET_CHARS)
+    elif not CHAP_NAME_RE.match(value):
+        return ('contains a character outside the allowed set (%s): tgt restores exports '
+                'through a shell, so blanks, quotes, control characters and shell punctuation '
+                'are refused' % CHAP_NAME_CHARS)
     return None
 
 
 def generate_secret(length):
     """A random CHAP user name or secret (letters and digits, like Cinder's)."""
     import secrets
-    alphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-    return ''.join(secrets.choice(alphabet) for dummy in range(length))
+    return ''.join(secrets.choice(SECRET_ALPHABET) for dummy in range(length))
+
+
+# ----------------------------------------------------- values written to files
+# Control characters (newline, NUL, ...) end or corrupt a config line everywhere.
+_CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
+# What tgt-admin can take in a path (``-b "PATH"`` through sh, Config::General
+# values): no blank, quote, '$', '`', '\\', '#', '<', '>' or shell punctuation.
+PATH_CHARS_RE = re.compile(r'^[A-Za-z0-9._/+:@,=%-]+$')
+PATH_CHARS = "letters, digits and . _ / + : @ , = % -"
+
+
+def control_problem(value):
+    """Why a string holds a character no config line can carry, or None."""
+    if '\x00' in value:
+        return 'contains a NUL byte'
+    if _CONTROL_RE.search(value):
+        return 'contains a newline or another control character'
+    return None
+
+
+def path_problem(value, chars=False):
+    """Why ``value`` is not an absolute, normalised path, or None.
+
+    ``chars``: also require tgt's safe character set (values written into tgt
+    include files, which tgt-admin passes through a shell).
+    """
+    if not isinstance(value, str) or not value:
+        return 'must be a non-empty path'
+    problem = control_problem(value)
+    if problem:
+        return problem
+    if not value.startswith('/'):
+        return 'is not an absolute path'
+    if os.path.normpath(value) != value or value.startswith('//'):
+        return ('is not normalised (no ".", "..", "//" or trailing "/"); use %s'
+                % os.path.normpath(value).replace('//', '/'))
+    if chars and not PATH_CHARS_RE.match(value):
+        return ('contains a character outside the allowed set (%s): tgt restores exports '
+                'through a shell' % PATH_CHARS)
+    return None
+
+
+_HOSTNAME_RE = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)'
+                          r'(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$')
+
+
+def address_problem(value, hostnames=True):
+    """Why ``value`` is not an IP address (or, with ``hostnames``, an RFC 1123 host name)."""
+    import ipaddress
+    if not isinstance(value, str) or not value:
+        return 'must be a non-empty address'
+    problem = control_problem(value)
+    if problem:
+        return problem
+    try:
+        ipaddress.ip_address(value.strip('[]') if value.startswith('[') else value)
+        return None
+    except ValueError:
+        pass
+    if hostnames and _HOSTNAME_RE.match(value) and not re.match(r'^[0-9.]+$', value):
+        return None
+    return ('is not an IP address%s' % (' or a host name' if hostnames else '')
+            + ('' if hostnames else ' (this target helper listens on addresses only)'))
+
+
+def decimal_problem(value):
+    """Why ``value`` is not a non-negative decimal integer (ASCII digits only), or None.
+
+    ``'²'.isdigit()`` is true and ``int('²')`` fails: only [0-9] counts.
+    """
+    if isinstance(value, bool):
+        return 'must be a number, not a boolean'
+    if isinstance(value, int):
+        return None if value >= 0 else 'must not be negative'
+    if isinstance(value, str) and re.match(r'^[0-9]+$', value):
+        return None
+    return 'must be a number (ASCII digits), not %r' % (value,)
 
 
 def volume_uuid(volume, salt):
@@ -329,6 +427,13 @@ class Target(object):
     features = frozenset()
     # what an initiator name looks like for this helper
     initiator_kind = 'iqn'
+    # whether target_ip_address may be a host name (only the connection info carries it)
+    hostname_portals = False
+    # whether device paths must keep to PATH_CHARS (they are written where a shell reads them)
+    strict_paths = False
+    # the host lock (plugins/module_utils/_locks.py) a task holds while it changes this
+    # helper's state; None: no lock
+    lock_name = None
 
     def __init__(self, config, runner):
         self.config = config
@@ -371,6 +476,68 @@ class Target(object):
     def initiator_problem(self, name):
         return iqn_problem(name) if self.initiator_kind == 'iqn' else nqn_problem(name)
 
+    def lock(self, timeout=None):
+        """Context manager: the host-wide lock of this helper's state (re-entrant).
+
+        Held by the export module from its one query to its last write, so that
+        what it decides comes from a view no other task changes meanwhile.
+        """
+        from ansible_collections.cinderkit.storage.plugins.module_utils import _locks
+        if not self.lock_name:
+            return _nolock()
+        return _locks.host_lock(self.lock_name, timeout or _locks.DEFAULT_TIMEOUT)
+
+    def locked(self):
+        from ansible_collections.cinderkit.storage.plugins.module_utils import _locks
+        return bool(self.lock_name) and _locks.held(self.lock_name)
+
+    def config_problems(self):
+        """[(parameter, problem)] for backend options this helper cannot use (no command)."""
+        out = []
+        ips = [('backend.target_ip_address', self.config.get('target_ip_address'))]
+        ips += [('backend.target_secondary_ip_addresses[%d]' % i, ip) for i, ip in
+                enumerate(self.config.get('target_secondary_ip_addresses') or [])]
+        for param, ip in ips:
+            if ip is None and param == 'backend.target_ip_address':
+                continue
+            problem = address_problem(ip, hostnames=self.hostname_portals)
+            if problem:
+                out.append((param, '%r %s' % (ip, problem) if not control_problem(str(ip))
+                            else problem))
+        return out
+
+    def check_config(self):
+        """Raise InvalidParameter for the first backend option this helper cannot use."""
+        for param, problem in self.config_problems():
+            raise InvalidParameter(param, problem, 'fix the backend option')
+
+    def backing_problem(self, backing):
+        """Why ``backing`` cannot be exported by this helper (its path), or None."""
+        if backing.kind in ('block', 'file', 'missing', 'other'):
+            return path_problem(backing.path, chars=self.strict_paths)
+        problem = control_problem(backing.path or '') if isinstance(backing.path, str) else \
+            'must be a string'
+        if problem is None and self.strict_paths and not PATH_CHARS_RE.match(backing.path):
+            problem = 'contains a character outside the allowed set (%s)' % PATH_CHARS
+        return problem
+
+    def auth_problems(self, auth):
+        """[(field, problem)] of credentials that break the set every helper keeps to."""
+        out = []
+        if auth is None:
+            return out
+        for field, what in (('username', 'name'), ('password', 'secret'),
+                            ('mutual_username', 'name'), ('mutual_password', 'secret')):
+            value = getattr(auth, field)
+            if value is None and field.startswith('mutual'):
+                continue
+            if value is None and field == 'password':
+                continue    # live account with an unknown secret (read back from tgtd)
+            problem = chap_problem(value, what)
+            if problem:
+                out.append((field, problem))
+        return out
+
     def validate(self, spec, param='volume'):
         """Raise InvalidParameter/NotSupported for a spec this helper cannot export."""
         problem = self.target_name_problem(spec.volume)
@@ -384,6 +551,15 @@ class Target(object):
                                "and restrict access with initiators" % self.name)
         if spec.auth is not None and spec.auth.mutual and not self.supports('mutual_chap'):
             raise NotSupported('the %s target helper does not support mutual CHAP' % self.name)
+        problem = self.backing_problem(spec.backing)
+        if problem:
+            raise InvalidParameter('device_path', 'the device of volume %s %s'
+                                   % (spec.volume, problem), 'export a device whose path is '
+                                   'absolute and normalised, with no blank or shell character')
+        for field, problem in self.auth_problems(spec.auth):
+            raise InvalidParameter('auth.%s' % field, 'the CHAP %s of the export of %s %s' % (
+                'secret' if 'password' in field else 'user name', spec.volume, problem),
+                'give credentials in the allowed set (auth), or let them be generated')
 
     # -- interface -------------------------------------------------------------
     def list_exports(self, refresh=False):
@@ -422,7 +598,14 @@ class Target(object):
         return None
 
     def ensure_ready(self):
-        """Check (before changes) that the target service can take exports; raise if not."""
+        """Check (before changes) that the target service can take exports; raise if not.
+
+        Read-only: check mode runs it too, so it reports what the real run would meet.
+        """
+        return None
+
+    def ensure_writable(self):
+        """Check (before changes) that the helper's persistence can be written; raise if not."""
         return None
 
     # -- shared pieces -----------------------------------------------------------
@@ -454,6 +637,30 @@ class Target(object):
                 data['auth_username_in'] = export.auth.mutual_username
                 data['auth_password_in'] = export.auth.mutual_password
         return {'driver_volume_type': 'iser' if self.protocol == 'iser' else 'iscsi', 'data': data}
+
+
+@contextlib.contextmanager
+def _nolock():
+    yield None
+
+
+def writable_dir_problem(path):
+    """Why files cannot be written in directory ``path`` (made when missing), or None."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        return 'exists and is not a directory'
+    probe = path
+    while not os.path.isdir(probe):
+        if os.path.lexists(probe):
+            return 'cannot be made: %s is not a directory' % probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return ('cannot be written (%s is read-only or not writable for this user)' % probe
+                if probe != path else 'is not writable for this user (or on a read-only file '
+                'system)')
+    return None
 
 
 def _host(ip):

@@ -25,16 +25,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
+import hashlib
 import json
 import os
 import re
 import socket
 
+from ansible_collections.cinderkit.storage.plugins.module_utils import _locks
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, TargetUnavailable, Conflict, InvalidParameter)
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import Secret
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
-    TGT_NO_ADDRESS, Backing, Chap, Export, Target, register_target, write_private)
+    PATH_CHARS_RE, TGT_NO_ADDRESS, Backing, Chap, Export, Target, chap_problem, control_problem,
+    iqn_problem, path_problem, register_target, writable_dir_problem, write_private)
 
 LUN = 1                     # tgt's LUN 0 is the controller; the volume is LUN 1 (Cinder)
 META_PREFIX = '# cinderkit-export '
@@ -42,6 +45,10 @@ WRITE_CACHE_OFF = ('mode_page=8:0:18:0x10:0:0xff:0xff:0:0:0xff:0xff:0xff:0xff:0x
                    ':0:0:0:0:0:0')
 SCSI_SN_MAX = 32            # longer values are cut (tgt keeps at most this much)
 NAME_RE = re.compile(r'^(iqn\.|eui\.|naa\.)')
+# tgt's bsoflags (tgtadm.c str_to_open_flags): ':'-separated; ',' is taken here too
+FLAG_RE = re.compile(r'^(direct|sync)([:,](direct|sync))*$')
+BSTYPE_RE = re.compile(r'^[a-z][a-z0-9_]*$')
+BSOPT_RE = re.compile(r'^[A-Za-z0-9_]+=[A-Za-z0-9._/:@+,=-]+$')
 
 
 class TgtLun(object):
@@ -216,6 +223,30 @@ class IncludeFile(object):
     @staticmethod
     def render(name, volume, backing, driver, auth, initiators, allow_any_host, write_cache,
                bsoflags, scsi_sn):
+        """The include file text; every value is checked for tgt-admin first (see _check)."""
+        _check('the target name', name, _token(name))
+        _check('the backing store', backing.path,
+               path_problem(backing.path, chars=True)
+               if backing.kind in ('block', 'file', 'missing', 'other') else _token(backing.path))
+        _check('the driver', driver, None if driver in ('iscsi', 'iser') else 'is not iscsi or iser')
+        if backing.kind not in ('block', 'file', 'missing', 'other'):
+            _check('the backing-store type', backing.kind,
+                   None if BSTYPE_RE.match(backing.kind) else 'is not a tgt bs-type name')
+            if backing.options:
+                _check('the bsopts', backing.options, _bsopts_problem(backing.options))
+        if bsoflags:
+            _check('the bsoflags', bsoflags, None if FLAG_RE.match(bsoflags) else
+                   'is not a list of tgt flags (direct, sync)')
+        if auth is not None:
+            pairs = [(auth.username, 'name'), (auth.password, 'secret')]
+            if auth.mutual:
+                pairs += [(auth.mutual_username, 'name'), (auth.mutual_password, 'secret')]
+            for value, what in pairs:
+                _check('a CHAP %s' % what, None, chap_problem(value, what))
+        for ini in initiators:
+            _check('an initiator name', ini, iqn_problem(ini))
+        _check('write-cache', write_cache, None if write_cache in ('on', 'off') else 'is not on/off')
+        _check('scsi_sn', scsi_sn, _token(scsi_sn))
         meta = dict(version=1, volume=volume, device_path=backing.path, backing=backing.kind,
                     initiators=list(initiators), allow_any_host=allow_any_host)
         lines = ['# Written by cinderkit.storage (export module). tgt-admin reads it through an',
@@ -247,6 +278,32 @@ class IncludeFile(object):
         return '\n'.join(lines) + '\n'
 
 
+def _token(value):
+    if not isinstance(value, str) or not value:
+        return 'is empty'
+    return control_problem(value) or (None if PATH_CHARS_RE.match(value) else
+                                      'contains a blank, a quote or a shell character')
+
+
+def _bsopts_problem(value):
+    problem = control_problem(value)
+    if problem:
+        return problem
+    # tgt-admin drops bsopts' quotes and runs "--bsopts a=b;c=d" through sh: each part must
+    # be a plain key=value (sh takes "c=d" as a variable assignment, nothing more)
+    if not all(BSOPT_RE.match(part) for part in value.split(';')):
+        return 'is not a ";"-separated list of key=value with plain characters'
+    return None
+
+
+def _check(what, value, problem):
+    """Refuse a value that would break (or inject into) tgt-admin's reading of a file."""
+    if problem:
+        shown = '' if value is None or control_problem(str(value)) else ' %r' % (value,)
+        raise CinderkitError('refusing to write %s%s into a tgt include file: it %s (tgt-admin '
+                             'passes include files to a shell)' % (what, shown, problem))
+
+
 @register_target('tgtadm')
 class TgtAdm(Target):
     """Cinder's default helper: tgtd, LUN 1, one target per volume."""
@@ -257,12 +314,49 @@ class TgtAdm(Target):
     online_extend = False
     features = frozenset(('chap', 'mutual_chap', 'acl'))
     initiator_kind = 'iqn'
+    # the connection info is the only place target_ip_address goes
+    hostname_portals = True
+    # tgt-admin runs "tgtadm ... -b \"PATH\"" through sh at every service start
+    strict_paths = True
 
     def __init__(self, config, runner):
         super(TgtAdm, self).__init__(config, runner)
         self._show = None
         self._files = None
         self._portals = None
+        self._view = None       # the lock generation the cached view was read under
+
+    @property
+    def lock_name(self):
+        """One tgtd (its control port): target IDs and accounts are per daemon."""
+        return 'tgtd-%s' % (self.config.get('tgt_control_port') or 'default')
+
+    def _files_lock(self):
+        """The volumes_dir include files (two daemons could share one directory)."""
+        digest = hashlib.sha1((self.volumes_dir or '').encode('utf-8', 'replace')).hexdigest()
+        return _locks.host_lock('tgt-volumes-%s' % digest[:16])
+
+    def config_problems(self):
+        out = super(TgtAdm, self).config_problems()
+        vd = self.volumes_dir
+        problem = path_problem(vd, chars=True) if vd is not None else 'is not set'
+        if problem:
+            out.append(('backend.volumes_dir', problem if control_problem(str(vd))
+                        else '%r %s' % (vd, problem)))
+        flags = self.config.get('iscsi_target_flags')
+        if flags:
+            if control_problem(flags):
+                out.append(('backend.iscsi_target_flags', control_problem(flags)))
+            elif not FLAG_RE.match(flags):
+                out.append(('backend.iscsi_target_flags',
+                            '%r is not a list of tgt backing-store flags; use direct, sync or '
+                            'direct:sync' % flags))
+        return out
+
+    @property
+    def bsoflags(self):
+        flags = self.config.get('iscsi_target_flags')
+        return flags.replace(',', ':') if flags else None
 
     # -- commands ------------------------------------------------------------
     @property
@@ -302,6 +396,8 @@ class TgtAdm(Target):
 
     def _read_files(self):
         files = {}
+        if path_problem(self.volumes_dir or ''):
+            return files    # check_config names it; a read-only caller sees no saved exports
         for path in sorted(glob.glob(os.path.join(self.volumes_dir, '*'))):
             if not os.path.isfile(path) or os.path.basename(path).startswith('.'):
                 continue
@@ -318,6 +414,18 @@ class TgtAdm(Target):
         if self._show is None or refresh:
             self._show = parse_show(self._run('--op', 'show', '--mode', 'target').stdout)
             self._files = self._read_files()
+            self._view = _locks.generation(self.lock_name)
+        return self._show, self._files
+
+    def _fresh(self):
+        """The cached view, re-read unless it was read under the lock held now.
+
+        Target IDs and account bindings are decided from it: a view read before
+        the lock (or under an earlier hold) may miss another task's targets.
+        """
+        gen = _locks.generation(self.lock_name)
+        if gen is None or self._show is None or self._view != gen:
+            return self.query(refresh=True)
         return self._show, self._files
 
     def list_exports(self, refresh=False):
@@ -399,6 +507,13 @@ class TgtAdm(Target):
                    (' Port %s on %s is in use by another process.' % (port, host)) if busy else '',
                    portal))
 
+    def ensure_writable(self):
+        """volumes_dir must take include files before any target is made (nothing half-made)."""
+        problem = writable_dir_problem(self.volumes_dir)
+        if problem:
+            raise InvalidParameter('backend.volumes_dir', '%s %s' % (self.volumes_dir, problem),
+                                   'give a writable directory for the tgt include files')
+
     def include_configured(self):
         """True when tgt's config includes volumes_dir (else a service reload drops exports)."""
         wanted = os.path.join(self.volumes_dir, '*')
@@ -416,7 +531,7 @@ class TgtAdm(Target):
 
     # -- writes ------------------------------------------------------------------------
     def _next_tid(self):
-        show = self.query()[0]
+        show = self._fresh()[0]
         used = set(t.tid for t in show.values())
         tid = 1
         while tid in used:
@@ -424,25 +539,34 @@ class TgtAdm(Target):
         return tid
 
     def create_export(self, spec):
-        show = self.query()[0]
-        tid = self._next_tid()
-        name = self.target_name(spec.volume)
-        self._write('--op', 'new', '--mode', 'target', '--tid', str(tid), '-T', name)
-        show[name] = TgtTarget(tid, name)    # keep the cached view in step for bulk calls
-        try:
-            self._add_lun(tid, spec)
-            self._set_acl(tid, spec.initiators, spec.allow_any_host, (), False, ())
-            if spec.auth is not None:
-                self._bind_auth(tid, spec.auth, None)
-        except CinderkitError as exc:
+        with self.lock():
+            show = self._fresh()[0]
+            tid = self._next_tid()
+            name = self.target_name(spec.volume)
+            self._check_auth(tid, spec.auth, None)
+            self._write('--op', 'new', '--mode', 'target', '--tid', str(tid), '-T', name)
+            show[name] = TgtTarget(tid, name)    # keep the view in step for bulk calls
+            made = []
             try:
-                self._write('--op', 'delete', '--mode', 'target', '--force', '--tid', str(tid))
-            except CinderkitError:
-                pass
-            show.pop(name, None)
-            exc.msg = '%s; the half-made target %s was removed' % (exc.msg, name)
-            raise
-        self._persist(spec)
+                self._add_lun(tid, spec)
+                self._set_acl(tid, spec.initiators, spec.allow_any_host, (), False, ())
+                if spec.auth is not None:
+                    self._bind_auth(tid, spec.auth, None, made)
+            except CinderkitError as exc:
+                try:
+                    self._write('--op', 'delete', '--mode', 'target', '--force', '--tid', str(tid))
+                except CinderkitError:
+                    pass
+                show.pop(name, None)
+                for user in made:
+                    if user not in self._users_elsewhere(tid):
+                        try:
+                            self._write('--mode', 'account', '--op', 'delete', '--user', user)
+                        except CinderkitError:
+                            pass
+                exc.msg = '%s; the half-made target %s was removed' % (exc.msg, name)
+                raise
+            self._persist(spec)
 
     def _add_lun(self, tid, spec):
         b = spec.backing
@@ -452,7 +576,7 @@ class TgtAdm(Target):
             args += ['--bstype', b.kind]
             if b.options:
                 args += ['--bsopts', b.options]
-        flags = self.config.get('iscsi_target_flags')
+        flags = self.bsoflags
         if flags:
             args += ['--bsoflags', flags]
         self._write(*args)
@@ -484,20 +608,79 @@ class TgtAdm(Target):
                 users.update(t.outgoing)
         return users
 
-    def _new_account(self, user, password):
+    def _bound_to(self, user, tid):
+        """Names of the targets other than ``tid`` that bind account ``user``."""
+        return sorted(t.name for t in self.query()[0].values()
+                      if t.tid != tid and (user in t.accounts or user in t.outgoing))
+
+    def _saved_secrets(self, user, names=None):
+        """{secret} our include files record for ``user`` (of the targets ``names``, or all)."""
+        files = self.query()[1]
+        out = set()
+        for name, f in files.items():
+            if names is not None and name not in names:
+                continue
+            for pair in (f.incoming, f.outgoing):
+                if pair and pair[0] == user:
+                    out.add(pair[1])
+        return out
+
+    def _check_auth(self, tid, auth, old):
+        """Refuse (before any write) credentials tgt cannot give this target.
+
+        tgt keeps ONE secret per account and binds an account to any number of
+        targets, so a user name already bound elsewhere is shared, never
+        replaced: allowed when every other target binding it was saved by this
+        collection with the same secret (one credential for many targets, as
+        Cinder's fixed chap_username/chap_password mean), refused otherwise.
+        """
+        if auth is None:
+            return
+        for user, password in ((auth.username, auth.password),
+                               (auth.mutual_username, auth.mutual_password)):
+            if not user:
+                continue
+            others = self._bound_to(user, tid)
+            if not others:
+                continue
+            files = self.query()[1]
+            unsaved = [n for n in others if n not in files]
+            if unsaved:
+                raise Conflict("CHAP user %r is already bound to tgt target(s) %s, which "
+                               "cinderkit did not save; tgt keeps one secret per user name, so "
+                               "give this export another user name" % (user, ', '.join(unsaved)))
+            if self._saved_secrets(user, others) != set([password]):
+                raise Conflict("CHAP user %r is already used by tgt target(s) %s with a different "
+                               "secret; tgt keeps one secret per user name: give the same secret, "
+                               "or another user name" % (user, ', '.join(others)))
+
+    def _new_account(self, user, password, made):
         try:
             self._write('--mode', 'account', '--op', 'new', '--user', user,
                         '--password', Secret(password))
         except CommandFailed as exc:
             if 'exists' not in (exc.stderr or ''):
                 raise
-            # left over (unbound) from an earlier run: replace it, its secret may differ
+            # an account no target binds (the view is fresh, under the lock): replace it
+            # only when it is ours - a saved export of this collection names it with this
+            # secret (a target deleted behind our back, a crash between new and bind)
+            if password not in self._saved_secrets(user):
+                raise Conflict("a tgt account %r exists that no target uses and that cinderkit "
+                               "did not make (another tool's, or tgt's discovery account); it is "
+                               "left alone: give this export another CHAP user name, or delete "
+                               "the account (tgtadm --mode account --op delete --user %s) if it "
+                               "is a leftover" % (user, user))
             self._write('--mode', 'account', '--op', 'delete', '--user', user)
             self._write('--mode', 'account', '--op', 'new', '--user', user,
                         '--password', Secret(password))
+        made.append(user)
 
-    def _bind_auth(self, tid, auth, old):
+    def _bind_auth(self, tid, auth, old, made=None):
         """Bind ``auth`` to target ``tid``; ``old`` = (incoming user, outgoing user) bound now."""
+        made = [] if made is None else made
+        self._check_auth(tid, auth, old)
+        show = self.query()[0]
+        live = next((t for t in show.values() if t.tid == tid), None)
         elsewhere = self._users_elsewhere(tid)
         old_in, old_out = old or (None, None)
         for user, outgoing in ((old_in, False), (old_out, True)):
@@ -507,6 +690,9 @@ class TgtAdm(Target):
             if outgoing:
                 args.append('--outgoing')
             self._write(*args)
+            if live is not None:
+                (live.outgoing if outgoing else live.accounts)[:] = [
+                    u for u in (live.outgoing if outgoing else live.accounts) if u != user]
             if user not in elsewhere:
                 self._write('--mode', 'account', '--op', 'delete', '--user', user)
         if auth is None:
@@ -515,29 +701,37 @@ class TgtAdm(Target):
                                          (auth.mutual_username, auth.mutual_password, True)):
             if not user:
                 continue
-            if user in elsewhere:
-                raise Conflict("CHAP user %r is already used by another tgt target; tgt keeps one "
-                               "secret per user name, so give this export its own user name"
-                               % user)
-            self._new_account(user, password)
+            if user not in elsewhere:
+                self._new_account(user, password, made)
+            # else: shared with targets saved with this same secret (_check_auth)
             args = ['--mode', 'account', '--op', 'bind', '--tid', str(tid), '--user', user]
             if outgoing:
                 args.append('--outgoing')
             self._write(*args)
+            if live is not None:
+                (live.outgoing if outgoing else live.accounts).append(user)
 
     def _persist(self, spec):
         if self.runner.check_mode:
             return
+        name = self.target_name(spec.volume)
         text = IncludeFile.render(
-            self.target_name(spec.volume), spec.volume, spec.backing, self.lld, spec.auth,
+            name, spec.volume, spec.backing, self.lld, spec.auth,
             spec.initiators, spec.allow_any_host, self.config.get('iscsi_write_cache') or 'on',
-            self.config.get('iscsi_target_flags'), _scsi_sn(spec.volume))
+            self.bsoflags, _scsi_sn(spec.volume))
         path = self._file_path(spec.volume)
         try:
-            write_private(path, text)
+            with self._files_lock():
+                write_private(path, text)
         except (IOError, OSError) as exc:
-            raise CinderkitError('cannot write the tgt include file %s: %s; check backend option '
-                                 'volumes_dir' % (path, exc))
+            # the live target is made (or changed): say so, and what is left unsaved
+            raise CinderkitError('cannot write the tgt include file %s: %s; the target %s is live '
+                                 'but not saved (a restart of tgt loses it); fix backend option '
+                                 'volumes_dir and run the export again to save it'
+                                 % (path, exc, name), changed=True, target=name, live=True,
+                                 persisted=False)
+        files = self.query()[1]
+        files[name] = IncludeFile.parse(path, text)
 
     def ensure_export(self, spec, actual):
         if not actual.live:
@@ -546,7 +740,11 @@ class TgtAdm(Target):
         self.update_export(spec, actual)
 
     def update_export(self, spec, actual):
-        show = self.query()[0]
+        with self.lock():
+            return self._update_export(spec, actual)
+
+    def _update_export(self, spec, actual):
+        show = self._fresh()[0]
         live = show.get(actual.target_name)
         if live is None:
             return self.create_export(spec)
@@ -563,11 +761,16 @@ class TgtAdm(Target):
         have = (live.accounts[0] if live.accounts else None,
                 live.outgoing[0] if live.outgoing else None)
         if spec.auth != actual.auth or (spec.auth is None) != (have[0] is None):
+            self._check_auth(tid, spec.auth, have)
             self._bind_auth(tid, spec.auth, have)
         self._persist(spec)
 
     def remove_export(self, actual):
-        show = self.query()[0]
+        with self.lock():
+            return self._remove_export(actual)
+
+    def _remove_export(self, actual):
+        show = self._fresh()[0]
         live = show.get(actual.target_name)
         if live is not None:
             self._write('--op', 'delete', '--mode', 'target', '--force', '--tid', str(live.tid))
@@ -581,7 +784,15 @@ class TgtAdm(Target):
             show.pop(actual.target_name, None)
         path = actual.extra.get('include_file') or self._file_path(actual.volume)
         if not self.runner.check_mode and os.path.exists(path):
-            os.unlink(path)
+            try:
+                with self._files_lock():
+                    os.unlink(path)
+            except OSError as exc:
+                raise CinderkitError('cannot remove the tgt include file %s: %s; the target %s is '
+                                     'removed but tgt would restore it at its next start'
+                                     % (path, exc, actual.target_name), changed=live is not None,
+                                     target=actual.target_name, live=False, persisted=True)
+            self.query()[1].pop(actual.target_name, None)
 
     # -- connections ---------------------------------------------------------------------
     def initialize_connection(self, export, connector):
@@ -630,6 +841,3 @@ def _port_busy(host, port):
         return False
     finally:
         s.close()
-
-
-__all__ = ['TgtAdm', 'parse_show', 'IncludeFile', 'InvalidParameter']
