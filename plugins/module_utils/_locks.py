@@ -47,8 +47,9 @@ class LockTimeout(Conflict):
         self.path = path
 
 
-def lock_dir(candidates=LOCK_DIRS):
+def lock_dir(candidates=None):
     """The first usable lock directory (created 0700 when missing)."""
+    candidates = candidates or LOCK_DIRS
     last = None
     for d in candidates:
         parent = os.path.dirname(d)

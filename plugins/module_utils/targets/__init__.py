@@ -58,9 +58,10 @@ def is_exported(config, runner, volume_name):
 def refresh_export(config, runner, volume_name, device_path=None):
     """Let the export of a grown volume show its new size; True when one was refreshed."""
     helper = load_target(config, runner)
-    exp = helper.list_exports().get(volume_name)
-    if exp is None or not exp.live:
-        return False
-    if device_path and exp.backing is None:
-        exp.backing = Backing.from_path(device_path)
-    return bool(helper.extend_target(exp))
+    with helper.lock():     # the same host lock as the export module's changes
+        exp = helper.list_exports().get(volume_name)
+        if exp is None or not exp.live:
+            return False
+        if device_path and exp.backing is None:
+            exp.backing = Backing.from_path(device_path)
+        return bool(helper.extend_target(exp))

@@ -13,6 +13,12 @@ generated ACLs with the CHAP credentials on the TPG.
 State: rtslib's view of configfs (live) and rtslib's saveconfig file
 (persisted; mode 0600, written once per task by ``commit``), which LIO's
 restore service (rtslib-fb-targetctl / target.service) loads at boot.
+
+Ownership: a backstore this helper makes gets a random WWN (unit serial),
+recorded in ``cinderkit-backstores.json`` beside the saveconfig file.  A
+backstore is ours when the record names it with its live WWN, or when it
+serves LUN 0 of our target; any other backstore with a volume's name is never
+deleted or replaced (``backstore_decision``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,14 +28,38 @@ __metaclass__ = type
 import json
 import os
 import traceback
+import uuid
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, MissingDependency)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
-    Backing, Chap, Export, Target, register_target)
+    Backing, Chap, Export, Target, register_target, write_private)
 
 LUN = 0
 TPG_TAG = 1
+RECORD_NAME = 'cinderkit-backstores.json'
+
+
+def backstore_decision(key, path, wwn, attached, want_path, recorded_wwn):
+    """What to do with an existing backstore ``key`` ('plugin/name') named like a volume.
+
+    ``path``/``wwn``: the backstore's device and unit serial; ``attached``: it serves a LUN;
+    ``want_path``: the device the export needs; ``recorded_wwn``: the WWN our record keeps
+    for ``key`` (None: we never made it).  Returns 'reuse' or 'replace' (delete it, make a
+    new one); raises Conflict for a backstore that is not ours to change.
+    """
+    ours = recorded_wwn is not None and wwn == recorded_wwn
+    if path == want_path and (attached or ours):
+        return 'reuse'
+    if attached:
+        raise Conflict('LIO backstore %s serves %s, not %s; remove the export using it first'
+                       % (key, path, want_path))
+    if not ours:
+        raise Conflict('LIO backstore %s exists (on %s) and was not made by cinderkit (no record '
+                       'of its WWN); it is left alone: remove or rename it (targetcli '
+                       '/backstores/%s delete %s), or export the volume under another name'
+                       % (key, path, key.split('/')[0], key.split('/')[-1]))
+    return 'replace'
 
 
 def _rtslib():
@@ -65,11 +95,17 @@ class LioAdm(Target):
     features = frozenset(('chap', 'mutual_chap', 'discovery_chap', 'acl'))
     initiator_kind = 'iqn'
 
+    # LIO is kernel-wide: one lock for its configfs tree and its saved files
+    lock_name = 'lio'
+    hostname_portals = False
+
     def __init__(self, config, runner):
         super(LioAdm, self).__init__(config, runner)
         self._rts = None
         self._root = None
         self._cache = None
+        self._records = None
+        self._records_dirty = False
 
     @property
     def rts(self):
@@ -100,6 +136,38 @@ class LioAdm(Target):
         from importlib import import_module
         mod = import_module(self.rts.__name__ + '.root')
         return getattr(mod, 'default_save_file', '/etc/target/saveconfig.json')
+
+    @property
+    def record_file(self):
+        return os.path.join(os.path.dirname(self.save_file), RECORD_NAME)
+
+    def records(self):
+        """{'plugin/name': wwn} of the backstores this helper made."""
+        if self._records is None:
+            try:
+                with open(self.record_file) as fh:
+                    data = json.load(fh)
+                self._records = dict((k, v) for k, v in data.get('backstores', {}).items()
+                                     if isinstance(k, str) and isinstance(v, str))
+            except (IOError, OSError, ValueError, AttributeError):
+                self._records = {}
+        return self._records
+
+    def _record(self, so, wwn=None):
+        key = '%s/%s' % (so.plugin, so.name)
+        if wwn is None:
+            self.records().pop(key, None)
+        else:
+            self.records()[key] = wwn
+        self._records_dirty = True
+
+    def ensure_writable(self):
+        from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+            writable_dir_problem)
+        d = os.path.dirname(self.save_file)
+        problem = writable_dir_problem(d)
+        if problem:
+            raise CinderkitError("LIO's saved configuration directory %s %s" % (d, problem))
 
     # -- state -------------------------------------------------------------
     def _live(self):
@@ -199,22 +267,29 @@ class LioAdm(Target):
         b = spec.backing
         for so in self.root.storage_objects:
             if so.name == spec.volume and so.plugin in ('block', 'fileio'):
-                if so.udev_path == b.path:
+                key = '%s/%s' % (so.plugin, so.name)
+                action = backstore_decision(key, so.udev_path, so.wwn, bool(list(so.attached_luns)),
+                                            b.path, self.records().get(key))
+                if action == 'reuse':
                     return so
-                if list(so.attached_luns):
-                    raise Conflict('LIO backstore %s/%s serves %s, not %s' % (
-                        so.plugin, so.name, so.udev_path, b.path))
                 so.delete()
+                self._record(so)
+        wwn = str(uuid.uuid4())     # our marker: recorded in commit()
         try:
             if b.kind == 'block':
-                return rts.BlockStorageObject(spec.volume, dev=b.path)
-            if b.kind == 'file':
-                return rts.FileIOStorageObject(spec.volume, dev=b.path,
-                                               size=os.path.getsize(b.path))
+                so = rts.BlockStorageObject(spec.volume, dev=b.path, wwn=wwn)
+            elif b.kind == 'file':
+                so = rts.FileIOStorageObject(spec.volume, dev=b.path,
+                                             size=os.path.getsize(b.path), wwn=wwn)
+            else:
+                so = None
         except rts.RTSLibError as exc:
             raise CinderkitError('LIO could not open %s: %s' % (b.path, exc))
-        raise CinderkitError('the lioadm helper exports block devices and files, not %s (%s)'
-                             % (b.kind, b.path))
+        if so is None:
+            raise CinderkitError('the lioadm helper exports block devices and files, not %s (%s)'
+                                 % (b.kind, b.path))
+        self._record(so, wwn)
+        return so
 
     def _portals(self, tpg):
         have = set((p.ip_address, int(p.port)) for p in tpg.network_portals)
@@ -268,6 +343,10 @@ class LioAdm(Target):
                 self._set_auth(acl, spec.auth)
 
     def create_export(self, spec):
+        with self.lock():
+            return self._create_export(spec)
+
+    def _create_export(self, spec):
         rts = self.rts
         so = self._storage_object(spec)
         name = self.target_name(spec.volume)
@@ -284,7 +363,10 @@ class LioAdm(Target):
             if target is not None:
                 try:
                     target.delete()
-                    so.delete()
+                    if self.records().get('%s/%s' % (so.plugin, so.name)) == so.wwn and \
+                            not list(so.attached_luns):
+                        so.delete()
+                        self._record(so)
                 except Exception:
                     pass
             if isinstance(exc, CinderkitError):
@@ -300,6 +382,10 @@ class LioAdm(Target):
             self.update_export(spec, actual)
 
     def update_export(self, spec, actual):
+        with self.lock():
+            return self._update_export(spec, actual)
+
+    def _update_export(self, spec, actual):
         rts = self.rts
         target = self._live().get(spec.volume)
         if target is None:
@@ -312,28 +398,38 @@ class LioAdm(Target):
         tpg.enable = True
 
     def remove_export(self, actual):
-        target = self._live().get(actual.volume)
-        if target is None:
-            return
-        sos = []
-        for tpg in target.tpgs:
-            for lun in tpg.luns:
-                sos.append(lun.storage_object)
-        target.delete()
-        for so in sos:
-            if not list(so.attached_luns):
-                so.delete()
+        with self.lock():
+            target = self._live().get(actual.volume)
+            if target is None:
+                return
+            sos = []
+            for tpg in target.tpgs:
+                for lun in tpg.luns:
+                    sos.append(lun.storage_object)
+            target.delete()
+            for so in sos:
+                key = '%s/%s' % (so.plugin, so.name)
+                # ours: recorded with this WWN, or (made before the record) named for the volume
+                ours = self.records().get(key) == so.wwn or so.name == actual.volume
+                if ours and not list(so.attached_luns):
+                    so.delete()
+                    self._record(so)
 
     def commit(self):
         """Save LIO's whole configuration (0600) where its restore service reads it."""
         if self.runner.check_mode:
             return
-        path = self.save_file
-        d = os.path.dirname(path)
-        if not os.path.isdir(d):
-            os.makedirs(d, 0o700)
-        self.root.save_to_file(path)
-        os.chmod(path, 0o600)
+        with self.lock():
+            path = self.save_file
+            d = os.path.dirname(path)
+            if not os.path.isdir(d):
+                os.makedirs(d, 0o700)
+            if self._records_dirty:
+                write_private(self.record_file, json.dumps(
+                    dict(version=1, backstores=self.records()), indent=2, sort_keys=True) + '\n')
+                self._records_dirty = False
+            self.root.save_to_file(path)
+            os.chmod(path, 0o600)
 
     # -- connections -------------------------------------------------------------
     def initialize_connection(self, export, connector):

@@ -109,6 +109,11 @@ class Nvmet(Target):
     features = frozenset(('acl',))
     initiator_kind = 'nqn'
 
+    # nvmet is kernel-wide: one lock for its configfs tree (port and namespace ids) and
+    # its saved configuration
+    lock_name = 'nvmet'
+    hostname_portals = False
+
     def __init__(self, config, runner, root=ROOT, save_file=SAVE_FILE):
         super(Nvmet, self).__init__(config, runner)
         self.root = root
@@ -203,11 +208,32 @@ class Nvmet(Target):
                 self.runner.run(['modprobe', mod], write=True, check=False)
 
     def ensure_ready(self):
-        self._modprobe('nvmet', 'nvmet-%s' % self.transport)
+        """nvmet's configfs tree must be there (the modules are loaded when missing).
+
+        In check mode nothing is loaded: the modules must at least be loadable
+        (``modprobe -n``, a read), or check mode reports what the real run would.
+        """
+        missing = [mod for mod in ('nvmet', 'nvmet-%s' % self.transport)
+                   if not os.path.isdir('/sys/module/%s' % mod.replace('-', '_'))]
+        if self.runner.check_mode and missing and not os.path.isdir(self.root):
+            res = self.runner.run(['modprobe', '-n'] + missing, check=False)
+            if res.rc == 0:
+                self.warnings.append('nvmet is not loaded; the real run loads %s'
+                                     % ', '.join(missing))
+                return
+        self._modprobe(*missing)
         if not os.path.isdir(self.root):
             raise CinderkitError('nvmet is not available (%s missing); load the nvmet module and '
                                  'mount configfs (the cinderkit.storage.target_helper role does)'
                                  % self.root)
+
+    def ensure_writable(self):
+        from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+            writable_dir_problem)
+        d = os.path.dirname(self.save_file)
+        problem = writable_dir_problem(d)
+        if problem:
+            raise CinderkitError("nvmet's saved configuration directory %s %s" % (d, problem))
 
     def _port_specs(self):
         out = []
@@ -289,6 +315,10 @@ class Nvmet(Target):
                                  % (nsid, spec.backing.path, exc))
 
     def create_export(self, spec):
+        with self.lock():
+            return self._create_export(spec)
+
+    def _create_export(self, spec):
         self.ensure_ready()
         nqn = self.target_name(spec.volume)
         spath = self._path('subsystems', nqn)
@@ -310,8 +340,9 @@ class Nvmet(Target):
         self.create_export(spec)
 
     def update_export(self, spec, actual):
-        spath = self._path('subsystems', self.target_name(spec.volume))
-        self._hosts(spath, spec)
+        with self.lock():
+            spath = self._path('subsystems', self.target_name(spec.volume))
+            self._hosts(spath, spec)
 
     def _delete_subsystem(self, nqn):
         state = self._load()
@@ -346,15 +377,17 @@ class Nvmet(Target):
                     pass
 
     def remove_export(self, actual):
-        if os.path.isdir(self._path('subsystems', actual.target_name)):
-            self._delete_subsystem(actual.target_name)
+        with self.lock():
+            if os.path.isdir(self._path('subsystems', actual.target_name)):
+                self._delete_subsystem(actual.target_name)
 
     def commit(self):
         """Save nvmet's whole configuration (nvmetcli's layout, 0600)."""
         if self.runner.check_mode:
             return
-        write_private(self.save_file, json.dumps(NvmetState(self.root).dump(), indent=2,
-                                                 sort_keys=True) + '\n')
+        with self.lock():
+            write_private(self.save_file, json.dumps(NvmetState(self.root).dump(), indent=2,
+                                                     sort_keys=True) + '\n')
 
     # -- connections -----------------------------------------------------------------
     def initialize_connection(self, export, connector):

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+"""Units for the export safety checks: the CHAP and path character sets, the values tgt's
+include files may carry, target option checks, the host lock, and LIO's backstore ownership
+decision (LIO itself needs configfs: the VM tier runs it)."""
+
+from __future__ import absolute_import, division, print_function
+
+import fcntl
+import os
+
+import pytest
+
+from ansible_collections.cinderkit.storage.plugins.module_utils import _locks, targets
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, Conflict, InvalidParameter)
+from ansible_collections.cinderkit.storage.plugins.module_utils._options import resolve, target_opts
+from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _base, _lioadm, _tgtadm
+
+SHELL = ['a;b', 'a$(id)', 'a`id`', 'a|b', 'a&b', 'a>b', 'a<b', 'a(b', 'a)b', 'a{b}', 'a b',
+         'a\tb', 'a\nb', 'a\x00b', 'a"b', "a'b", 'a#b', 'a\\b', 'a*b', 'a?b', 'a[b', 'a!b',
+         'a\x7fb', 'a\u00e9b']
+
+
+@pytest.mark.parametrize('bad', SHELL)
+def test_chap_names_and_secrets_refuse_shell_and_control_characters(bad):
+    secret = 'Aa1-padding-' + bad
+    assert targets.chap_problem(secret, 'secret'), repr(secret)
+    assert targets.chap_problem(bad, 'name'), repr(bad)
+    # the message never shows the value
+    assert bad not in targets.chap_problem(secret, 'secret')
+
+
+def test_chap_allowed_sets_and_generated_secrets_stay_inside_them():
+    assert targets.chap_problem('ck.user:a@b_c-1', 'name') is None
+    assert targets.chap_problem('Aa1._~+=-secret', 'secret') is None
+    assert targets.chap_problem('user=1', 'name')           # '=' is for secrets only
+    for n in (12, 16, 20, 64):
+        for dummy in range(50):
+            g = targets.generate_secret(n)
+            assert len(g) == n and targets.chap_problem(g, 'secret') is None
+            assert targets.chap_problem(g, 'name') is None
+
+
+@pytest.mark.parametrize('path,ok', [
+    ('/dev/vg/lv', True), ('/srv/img/vol-1.img', True), ('/dev/mapper/vg-lv', True),
+    ('dev/vg/lv', False), ('/dev/vg/../lv', False), ('/dev//vg', False), ('/dev/vg/', False),
+    ('//dev/vg', False), ('/dev/vg/lv\n', False), ('/dev/vg\x00', False), ('', False),
+    ('/dev/a b', False), ('/dev/$(id)', False), ('/dev/a"b', False),
+])
+def test_paths_must_be_absolute_normalised_and_shell_free(path, ok):
+    assert (_base.path_problem(path, chars=True) is None) is ok
+
+
+def test_addresses_and_decimals():
+    assert _base.address_problem('127.0.0.1') is None
+    assert _base.address_problem('fd00::1') is None and _base.address_problem('[fd00::1]') is None
+    assert _base.address_problem('storage01.example.com') is None
+    assert _base.address_problem('storage01.example.com', hostnames=False)
+    assert _base.address_problem('127.0.0.1;true') and _base.address_problem('1.2.3.4.5')
+    assert 'NUL' in _base.address_problem('127.0.0.1\x00')
+    assert _base.decimal_problem('1') is None and _base.decimal_problem(10) is None
+    assert _base.decimal_problem('\u00b2') and _base.decimal_problem(True)
+    assert _base.decimal_problem('-1') and _base.decimal_problem(-1)
+
+
+def tgt(**over):
+    values = dict(volumes_dir='/var/lib/cinder/volumes', target_ip_address='127.0.0.1')
+    values.update(over)
+    return _tgtadm.TgtAdm(resolve(values, target_opts(), 'test'), CommandRunner())
+
+
+@pytest.mark.parametrize('over,param', [
+    (dict(volumes_dir='volumes'), 'backend.volumes_dir'),
+    (dict(volumes_dir='/var/lib/../x'), 'backend.volumes_dir'),
+    (dict(volumes_dir='/var/lib/x y'), 'backend.volumes_dir'),
+    (dict(iscsi_target_flags='direct\n    initiator-address ALL'), 'backend.iscsi_target_flags'),
+    (dict(iscsi_target_flags='odirect'), 'backend.iscsi_target_flags'),
+    (dict(target_ip_address='127.0.0.1;id'), 'backend.target_ip_address'),
+    (dict(target_secondary_ip_addresses='10.0.0.1,bad host'),
+     'backend.target_secondary_ip_addresses[1]'),
+])
+def test_tgt_refuses_bad_target_options(over, param):
+    with pytest.raises(InvalidParameter) as info:
+        tgt(**over).check_config()
+    assert info.value.param == param
+
+
+def test_tgt_flags_take_colons_or_commas():
+    for flags in ('direct', 'sync', 'direct:sync', 'direct,sync'):
+        h = tgt(iscsi_target_flags=flags)
+        h.check_config()
+        assert h.bsoflags == flags.replace(',', ':')
+
+
+@pytest.mark.parametrize('field,value', [
+    ('path', '/tmp/x\n    initiator-address ALL'), ('path', '/tmp/$(id)'),
+    ('password', 'Aa1-secret-$(id)'), ('username', 'us;er'), ('flags', 'direct\nx'),
+    ('bsopts', 'conf=/c;id=$(id)'), ('initiator', 'iqn.1994-05.com.example:a\nb'),
+])
+def test_include_file_render_refuses_what_tgt_admin_would_run(field, value):
+    auth = targets.Chap('user1', 'secret-secret-1')
+    backing = targets.Backing('file', '/tmp/vol1.img')
+    ini, flags = ['iqn.1994-05.com.example:good'], ''
+    if field == 'path':
+        backing = targets.Backing('file', value)
+    elif field == 'password':
+        auth = targets.Chap('user1', value)
+    elif field == 'username':
+        auth = targets.Chap(value, 'secret-secret-1')
+    elif field == 'flags':
+        flags = value
+    elif field == 'bsopts':
+        backing = targets.Backing('rbd', 'volumes/vol1', value)
+    else:
+        ini = [value]
+    with pytest.raises(CinderkitError) as info:
+        _tgtadm.IncludeFile.render('iqn.2010-10.org.openstack:vol1', 'vol1', backing, 'iscsi',
+                                   auth, ini, False, 'on', flags, 'vol1')
+    assert 'secret-secret-1' not in info.value.msg
+    if field == 'password':
+        assert value not in info.value.msg
+
+
+def test_host_lock_is_reentrant_and_its_wait_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(_locks, 'LOCK_DIRS', (str(tmp_path / 'locks'),))
+    with _locks.host_lock('unit-a', timeout=1) as fd:
+        gen = _locks.generation('unit-a')
+        assert _locks.held('unit-a') and gen is not None
+        with _locks.host_lock('unit-a', timeout=0.1) as fd2:    # same process: nested, no wait
+            assert fd2 == fd and _locks.generation('unit-a') == gen
+        assert _locks.held('unit-a')
+    assert not _locks.held('unit-a') and _locks.generation('unit-a') is None
+    with _locks.host_lock('unit-a', timeout=1):
+        assert _locks.generation('unit-a') != gen               # a new hold: views go stale
+    path = _locks.lock_path('unit-b')
+    other = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)       # another holder (own descriptor)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with pytest.raises(_locks.LockTimeout) as info:
+            with _locks.host_lock('unit-b', timeout=0.3):
+                pass
+        assert path in info.value.msg and isinstance(info.value, Conflict)
+        assert info.value.result['lock_file'] == path
+    finally:
+        os.close(other)
+    with _locks.host_lock('unit-b', timeout=1):                # released: taken at once
+        pass
+    assert oct(os.stat(str(tmp_path / 'locks')).st_mode & 0o777) == '0o700'
+
+
+def test_lock_dir_refuses_a_symlink_and_falls_back(tmp_path):
+    target = tmp_path / 'elsewhere'
+    target.mkdir()
+    link = tmp_path / 'link'
+    link.symlink_to(target)
+    fallback = tmp_path / 'fallback'
+    assert _locks.lock_dir((str(link), str(fallback))) == str(fallback)
+
+
+def test_helpers_name_their_locks():
+    assert tgt().lock_name == 'tgtd-default'
+    assert tgt(tgt_control_port=22000).lock_name == 'tgtd-22000'
+    assert _lioadm.LioAdm.lock_name == 'lio'
+    assert targets.get_target_class('nvmet').lock_name == 'nvmet'
+
+
+# ------------------------------------------------------------ LIO backstore ownership
+WWN = '6f1d4b6e-0b0e-4e5c-9f1a-3d2c1b0a9f8e'
+
+
+@pytest.mark.parametrize('path,wwn,attached,recorded,want', [
+    ('/dev/vg/v1', WWN, False, WWN, 'reuse'),            # ours, the same device
+    ('/dev/vg/v1', 'other', True, None, 'reuse'),        # serves a LUN already (our target's)
+    ('/dev/vg/old', WWN, False, WWN, 'replace'),         # ours, another device, unused
+    ('/dev/vg/v1', 'other', False, None, Conflict),      # someone else's, unused: left alone
+    ('/dev/vg/v1', 'other', False, WWN, Conflict),       # same name re-made by someone else
+    ('/dev/vg/old', 'other', False, None, Conflict),     # someone else's, another device
+    ('/dev/vg/old', WWN, True, WWN, Conflict),           # in use for another device
+])
+def test_lio_backstore_decision(path, wwn, attached, recorded, want):
+    args = ('block/v1', path, wwn, attached, '/dev/vg/v1', recorded)
+    if want is Conflict:
+        with pytest.raises(Conflict) as info:
+            _lioadm.backstore_decision(*args)
+        assert 'block/v1' in info.value.msg
+    else:
+        assert _lioadm.backstore_decision(*args) == want
