@@ -405,6 +405,7 @@ def plan_ensure_all(m, helper):
         item.backing = actual.backing
         item.spec = ExportSpec(volume, actual.backing, actual.auth, actual.initiators,
                                actual.allow_any_host)
+        helper.validate(item.spec)      # saved values are checked as given ones are
         if actual.auth is not None:
             for s in actual.auth.secrets():
                 m.add_secret(s)

@@ -95,6 +95,8 @@ options:
       - Export this block device or regular file instead of resolving O(volume) through the
         backend driver. Use it on hosts where an LV has no device node (no device-mapper), or to
         export a file. The backend's volume group is then not consulted.
+      - An absolute, normalised path. With C(tgtadm) it may hold only letters, digits and
+        the punctuation C(._/+:@,=%-), because tgt's service restore passes its include files to a shell.
     type: path
   connector:
     description:
@@ -125,7 +127,13 @@ options:
   auth:
     description:
       - CHAP for iSCSI exports. Without it, the export keeps its credentials, or gets the
-        backend's C(chap_username)/C(chap_password) when C(use_chap_auth) is true, or generated ones.
+        backend's C(chap_username)/C(chap_password) when C(use_chap_auth) is true (one credential
+        for every export, as in Cinder), or generated ones (also with C(use_chap_auth) true and
+        no credentials, as Cinder's tgt and LIO targets do).
+      - With C(tgtadm) one user name may serve many exports (tgt binds one account to many
+        targets) only with the same secret everywhere; a tgt account that no saved export of
+        this collection names (another tool's, or tgt's discovery account) is never replaced.
+      - User names and secrets are checked for given, backend, saved and generated values alike.
     type: dict
     suboptions:
       method:
@@ -135,11 +143,14 @@ options:
         type: str
         choices: [chap, none]
       username:
-        description: CHAP user name the initiator logs in with.
+        description:
+          - CHAP user name the initiator logs in with; letters, digits and the punctuation C(._:@-).
         type: str
       password:
         description:
-          - CHAP secret of the initiator, 12 to 255 characters (Windows accepts at most 16).
+          - CHAP secret of the initiator, 12 to 255 characters (Windows accepts at most 16) of
+            letters, digits and the punctuation C(._~+=-). Blanks, quotes and shell punctuation are refused, since
+            tgt's service restore (C(tgt-admin -e)) passes its include files to C(/bin/sh).
           - Not masked by the module itself (the result must carry it); the action plugin hides
             the whole result.
         type: str
@@ -150,10 +161,12 @@ options:
         type: bool
         default: false
       mutual_username:
-        description: CHAP user name of the target (mutual CHAP).
+        description: CHAP user name of the target (mutual CHAP); the characters of O(auth.username).
         type: str
       mutual_password:
-        description: CHAP secret of the target (mutual CHAP); must differ from O(auth.password).
+        description:
+          - CHAP secret of the target (mutual CHAP); must differ from O(auth.password). The
+            characters and length of O(auth.password).
         type: str
   ensure_all:
     description:
@@ -168,6 +181,19 @@ notes:
   - tgt has no resize; after a volume grows, its LUN is re-created (M(cinderkit.storage.extend)
     does it), which interrupts I/O in flight. LIO and nvmet show the new size online.
   - Option C(tgt_control_port) (cinderkit) points C(tgtadm) at a tgtd started with C(-C N).
+  - Two tasks on one host take turns - a host lock (C(fcntl) on a file under
+    C(/run/lock/cinderkit)) per tgtd, for LIO and for nvmet is held from the task's query of the
+    target state to its last write; a task that waits more than 300 s fails naming the lock file.
+  - Backend options are checked before any command - C(volumes_dir) absolute and normalised,
+    C(iscsi_target_flags) a list of tgt flags (C(direct), C(sync)), C(target_ip_address) an IP
+    address (C(tgtadm) also takes a host name). The directory that keeps the saved exports must be
+    writable before anything is made, in check mode too.
+  - A failure after a change reports C(changed=true), what was done before it (C(done)) and the
+    item that failed (C(failed_item)); for example a live tgt target whose include file could
+    not be written. A re-run saves it.
+  - LIO backstores this collection makes carry a random WWN recorded in
+    C(cinderkit-backstores.json) beside LIO's saved configuration; another backstore with an
+    export's name is never deleted or replaced.
 seealso:
   - module: cinderkit.storage.volume
   - module: cinderkit.storage.extend
@@ -310,6 +336,17 @@ exports:
 diff:
   description: Before and after, with CHAP user names only.
   returned: when changed and diff mode is on
+  type: dict
+done:
+  description: On a failure after a change, the items applied before it (C(volume), C(action)).
+  returned: on failure
+  type: list
+  elements: dict
+failed_item:
+  description:
+    - On a failure while applying, the item that failed (C(volume), C(action)) and whether its
+      own step left a change (C(changed)).
+  returned: on failure
   type: dict
 commands:
   description: Commands this task ran, in order, with secrets redacted.

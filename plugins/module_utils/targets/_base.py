@@ -513,6 +513,8 @@ class Target(object):
 
     def backing_problem(self, backing):
         """Why ``backing`` cannot be exported by this helper (its path), or None."""
+        if backing is None:
+            return None     # unknown: the apply step reports the missing device
         if backing.kind in ('block', 'file', 'missing', 'other'):
             return path_problem(backing.path, chars=self.strict_paths)
         problem = control_problem(backing.path or '') if isinstance(backing.path, str) else \

@@ -543,6 +543,7 @@ class TgtAdm(Target):
             show = self._fresh()[0]
             tid = self._next_tid()
             name = self.target_name(spec.volume)
+            text = self._render(spec)    # refuses what tgt-admin cannot read, before any write
             self._check_auth(tid, spec.auth, None)
             self._write('--op', 'new', '--mode', 'target', '--tid', str(tid), '-T', name)
             show[name] = TgtTarget(tid, name)    # keep the view in step for bulk calls
@@ -566,7 +567,7 @@ class TgtAdm(Target):
                             pass
                 exc.msg = '%s; the half-made target %s was removed' % (exc.msg, name)
                 raise
-            self._persist(spec)
+            self._persist(spec, text)
 
     def _add_lun(self, tid, spec):
         b = spec.backing
@@ -711,14 +712,17 @@ class TgtAdm(Target):
             if live is not None:
                 (live.outgoing if outgoing else live.accounts).append(user)
 
-    def _persist(self, spec):
+    def _render(self, spec):
+        return IncludeFile.render(
+            self.target_name(spec.volume), spec.volume, spec.backing, self.lld, spec.auth,
+            spec.initiators, spec.allow_any_host, self.config.get('iscsi_write_cache') or 'on',
+            self.bsoflags, _scsi_sn(spec.volume))
+
+    def _persist(self, spec, text=None):
         if self.runner.check_mode:
             return
         name = self.target_name(spec.volume)
-        text = IncludeFile.render(
-            name, spec.volume, spec.backing, self.lld, spec.auth,
-            spec.initiators, spec.allow_any_host, self.config.get('iscsi_write_cache') or 'on',
-            self.bsoflags, _scsi_sn(spec.volume))
+        text = text if text is not None else self._render(spec)
         path = self._file_path(spec.volume)
         try:
             with self._files_lock():
@@ -749,6 +753,7 @@ class TgtAdm(Target):
         if live is None:
             return self.create_export(spec)
         tid = live.tid
+        text = self._render(spec)    # refuses what tgt-admin cannot read, before any write
         if LUN not in live.luns:
             self._add_lun(tid, spec)
         elif live.luns[LUN].path != spec.backing.path:
@@ -763,7 +768,7 @@ class TgtAdm(Target):
         if spec.auth != actual.auth or (spec.auth is None) != (have[0] is None):
             self._check_auth(tid, spec.auth, have)
             self._bind_auth(tid, spec.auth, have)
-        self._persist(spec)
+        self._persist(spec, text)
 
     def remove_export(self, actual):
         with self.lock():

@@ -192,3 +192,22 @@ def test_the_allowed_punctuation_survives_tgt_restore_and_logs_in(tgt_env):
     assert iscsi_login_ok(env.tgtd.port, iqn, user, pw)[0]
     assert not iscsi_login_ok(env.tgtd.port, iqn, user, pw[:-1] + 'x')[0]
     assert not run(env, auth=dict(username=user, password=pw)).changed
+
+
+def test_a_saved_secret_outside_the_set_is_refused_before_a_restore(tgt_env):
+    """An include file edited by hand (or saved by an older version) is checked like input."""
+    env = tgt_env
+    first = run(env, auth=dict(username='alice', password=OK_PW))
+    assert not first.failed
+    path = os.path.join(env.volumes_dir, 'vol1')
+    can = canary()
+    text = open(path).read().replace('incominguser alice %s' % OK_PW,
+                                     'incominguser alice %s' % inject(can))
+    with open(path, 'w') as fh:
+        fh.write(text)
+    env.tgtd.restart()
+    res = run_module('export', dict(backend=env.backend, ensure_all=True))
+    assert res.failed and "parameter 'auth.password'" in res['msg'], res
+    assert 'touch' not in res['msg'] and not res.changed
+    assert env.tgtd.targets() == {} and not os.path.exists(can)
+    assert open(path).read() == text
