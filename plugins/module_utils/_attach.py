@@ -97,30 +97,66 @@ def _str(data, key, required=True):
 
 
 def _port(value, key):
-    try:
-        port = int(str(value))
-    except ValueError:
-        port = -1
+    port = int(str(value)) if (not isinstance(value, bool) and
+                               DIGITS_RE.match(str(value))) else -1
     if not 0 < port < 65536:
         raise _bad(key, '%r is not a TCP port' % (value,))
     return str(port)
+
+
+# a host name, an IPv4 address or a bracketed IPv6 address: nothing a tool could read as more
+ADDRESS_RE = r'(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*)'
 
 
 def _portal(value, key):
     """'host:port', '[v6]:port' or 'host' (port 3260)."""
     if not isinstance(value, str) or not value.strip():
         raise _bad(key, 'must be "address:port", not %r' % (value,))
-    m = re.match(r'^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+)(?::(\d+))?$', value)
+    m = re.match(r'^%s(?::([0-9]+))?$' % ADDRESS_RE, value)
     if not m:
-        raise _bad(key, '%r is not "address:port"' % value)
+        raise _bad(key, '%r is not "address:port"' % value,
+                   'give an IP address or host name and a port, e.g. 192.0.2.10:3260')
     _port(m.group(2) or '3260', key)
     return value
 
 
+def _address(value, key):
+    """A bare host name or IP address (NVMe-oF portals, Ceph monitors)."""
+    if not isinstance(value, str) or not re.match(r'^%s$' % ADDRESS_RE, value) and \
+            not re.match(r'^[0-9a-fA-F:.]+$', value):
+        raise _bad(key, '%r is not an IP address or host name' % (value,),
+                   UNCHANGED)
+    return value
+
+
+def _no_nul(value, path='data'):
+    """The key path of the first string with a NUL byte (or a non-string key), or None."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str) or '\x00' in k:
+                return path
+            found = _no_nul(v, '%s.%s' % (path, k))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _no_nul(v, '%s[%d]' % (path, i))
+            if found:
+                return found
+    elif isinstance(value, str) and '\x00' in value:
+        return path
+    return None
+
+
+DIGITS_RE = re.compile(r'^[0-9]+$')   # str.isdigit() also takes '²', which int() refuses
+
+
 def _lun(value, key):
     if isinstance(value, bool) or not (isinstance(value, int) or (
-            isinstance(value, str) and value.isdigit())):
+            isinstance(value, str) and DIGITS_RE.match(value))):
         raise _bad(key, 'must be a LUN number, not %r' % (value,))
+    if not 0 <= int(value) < 2 ** 64:
+        raise _bad(key, 'LUN %r is out of range' % (value,))
     return int(value)
 
 
@@ -188,6 +224,7 @@ def _nvmeof(conn, d):
             addr, port, transport = p
             if not isinstance(addr, str) or not addr:
                 raise _bad('data.portals[%d]' % i, 'has no address')
+            _address(addr, 'data.portals[%d]' % i)
             if transport not in NVME_TRANSPORTS:
                 raise _bad('data.portals[%d]' % i, 'unknown transport %r' % (transport,),
                            'use one of: %s' % ', '.join(NVME_TRANSPORTS))
@@ -202,7 +239,7 @@ def _nvmeof(conn, d):
         if transport not in NVME_TRANSPORTS:
             raise _bad('data.transport_type', 'unknown transport %r' % transport,
                        'use one of: %s' % ', '.join(NVME_TRANSPORTS))
-        addr = _str(d, 'target_portal')
+        addr = _address(_str(d, 'target_portal'), 'data.target_portal')
         if d.get('target_port') is None:
             raise _bad('data', 'has no target_port')
         d['target_port'] = _port(d['target_port'], 'data.target_port')
@@ -215,7 +252,8 @@ def _nvmeof(conn, d):
     if d.get('ns_id') is not None:
         # os-brick compares it with sysfs text: an int never matches (and leaves the
         # controller connected after a long wait)
-        if isinstance(d['ns_id'], bool) or not str(d['ns_id']).isdigit():
+        if isinstance(d['ns_id'], bool) or not DIGITS_RE.match(str(d['ns_id'])) or \
+                not 0 < int(str(d['ns_id'])) < 2 ** 32:
             raise _bad('data.ns_id', 'must be a namespace number, not %r' % (d['ns_id'],))
         d['ns_id'] = str(int(str(d['ns_id'])))
         conn.lun = d['ns_id']
@@ -250,6 +288,8 @@ def _rbd(conn, d):
         raise _bad('data', 'has no hosts (the monitor addresses)')
     if not isinstance(ports, list) or len(ports) != len(hosts):
         raise _bad('data.ports', 'must list one port per monitor in hosts')
+    for i, h in enumerate(hosts):
+        _address(h, 'data.hosts[%d]' % i)
     d['ports'] = [_port(p, 'data.ports') for p in ports]
     if d.get('auth_enabled') and not d.get('auth_username'):
         raise _bad('data', 'has auth_enabled but no auth_username')
@@ -259,6 +299,9 @@ def _rbd(conn, d):
 
 def _local(conn, d):
     path = _str(d, 'device_path')
+    if '\x00' in path:
+        raise _bad('data.device_path', 'contains a NUL byte',
+                   'a local connection attaches a block device of this host, e.g. /dev/vg/volume')
     norm = os.path.normpath(path)
     if not os.path.isabs(path) or not norm.startswith('/dev/') or \
             not os.path.realpath(norm).startswith('/dev/'):
@@ -286,6 +329,10 @@ def check_connection_info(info):
     if not isinstance(data, dict):
         raise InvalidParameter('connection_info', 'has no data dict',
                                'pass the connection_info the export module returned, unchanged')
+    bad = _no_nul(data)
+    if bad:
+        raise InvalidParameter('connection_info.%s' % bad, 'contains a NUL byte or a key that '
+                               'is not a string', UNCHANGED)
     conn = Connection(vtype.lower(), copy.deepcopy(data))
     conn.secrets = secrets_in(info)
     CHECKS[conn.protocol](conn, conn.data)

@@ -370,8 +370,37 @@ def resolve(raw, opts, source, defaults=None, param='backend'):
                                        % (opt.name, source), 'write a literal "$" as "$$"')
             raise InvalidParameter(param, 'option %s in %s: %s' % (opt.name, source, exc),
                                    'fix the option value')
+    for name, check in VALUE_CHECKS:
+        problem = check(values[name]) if values.get(name) not in (None, '') else None
+        if problem:
+            raise InvalidParameter('%s.%s' % (param, name) if param == 'backend' else param,
+                                   'option %s in %s %s' % (name, source, problem[0]), problem[1])
     secret_names = [o.name for o in opts if getattr(o, 'secret', False)]
     return BackendConfig(values, secret_names, source, ignored)
+
+
+IONICE_TOKEN_RE = re.compile(r'^(-c[0-3]?|-n[0-7]?|-t|--class(=(none|realtime|best-effort|idle|[0-3]))?|'
+                             r'--classdata(=[0-7])?|--ignore|[0-7]|none|realtime|best-effort|idle)$')
+
+
+def ionice_problem(value):
+    """(problem, fix) when ``value`` is more than ionice's class options, else None: the words
+    go on ionice's command line in front of the wipe command, so anything else would run."""
+    bad = [t for t in str(value).split() if not IONICE_TOKEN_RE.match(t)]
+    if bad:
+        return ('%r is not an ionice scheduling option (%s)' % (value, ', '.join(repr(t) for t in bad[:3])),
+                'give only ionice class options, e.g. "-c3" (idle) or "-c2 -n7"')
+    return None
+
+
+def blocksize_problem(value):
+    if not re.match(r'^[1-9][0-9]*[kKmMgG]?$', str(value)):
+        return ('%r is not a block size' % (value,), 'give a number with an optional K, M or G suffix, e.g. 1M')
+    return None
+
+
+# options whose values reach a command line: checked when the backend is loaded
+VALUE_CHECKS = (('volume_clear_ionice', ionice_problem), ('volume_dd_blocksize', blocksize_problem))
 
 
 def _shown(value):

@@ -231,10 +231,30 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
 from ansible_collections.cinderkit.storage.plugins.module_utils import _attach
 
 
+def _check_paths(p):
+    """Path and name options: absolute, no NUL byte (open() and os-brick would raise on one)."""
+    for key in ('rbd_keyring_file', 'lock_path'):
+        path = p.get(key)
+        if path is None:
+            continue
+        if '\x00' in path:
+            raise InvalidParameter(key, 'the path contains a NUL byte', 'give an absolute path')
+        if not os.path.isabs(path):
+            raise InvalidParameter(key, 'the path %s is not absolute' % path, 'give an absolute path')
+    for key in ('my_ip', 'host'):
+        value = p.get(key)
+        if value is not None and (not value or not value.isprintable() or ' ' in value):
+            raise InvalidParameter(key, 'must be a host name or an IP address, not %r' % value,
+                                   'leave it out to use this host\'s')
+    if p['device_scan_attempts'] < 1:
+        raise InvalidParameter('device_scan_attempts', 'must be 1 or more')
+
+
 def _connection(m):
     p = m.params
     for s in _attach.secrets_in(p.get('connection_info')):
         m.add_secret(s)
+    _check_paths(p)
     if p['state'] == 'connector':
         for key in ('connection_info', 'rbd_keyring_file'):
             if p.get(key) is not None:
@@ -249,11 +269,17 @@ def _connection(m):
     if path:
         if conn.protocol != 'RBD':
             raise InvalidParameter('rbd_keyring_file', 'only applies to rbd connections')
+        if os.path.isdir(path):
+            raise InvalidParameter('rbd_keyring_file', '%s is a directory' % path,
+                                   'give the path of the keyring file')
         try:
             with open(path) as fh:
                 conn.data['keyring'] = fh.read()
         except (IOError, OSError) as exc:
             raise NotFound("parameter 'rbd_keyring_file': cannot read %s: %s" % (path, exc.strerror))
+        except UnicodeError:
+            raise InvalidParameter('rbd_keyring_file', '%s is not a text file' % path,
+                                   'give the path of a Ceph keyring (text)')
         for s in _attach.keyring_secrets(conn.data['keyring']):
             m.add_secret(s)
     m.warnings.extend(conn.warnings)
@@ -263,8 +289,6 @@ def _connection(m):
 def run(m):
     p = m.params
     conn = _connection(m)
-    if p['device_scan_attempts'] < 1:
-        raise InvalidParameter('device_scan_attempts', 'must be 1 or more')
     if os.geteuid() != 0:
         raise CinderkitError('the attachment module must run as root (become: true): os-brick '
                              'logs in, scans and flushes devices with root privileges')

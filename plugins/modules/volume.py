@@ -312,6 +312,7 @@ commands:
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
+from ansible_collections.cinderkit.storage.plugins.module_utils._paths import check_volume_paths
 from ansible_collections.cinderkit.storage.plugins.module_utils import _volumes
 
 SOURCE_SPEC = dict(
@@ -325,6 +326,7 @@ SOURCE_SPEC = dict(
 
 def run(m):
     mask_raw_secrets(m)   # before anything can fail and echo the arguments
+    check_volume_paths(m.params)
     items = _volumes.collect_items(m.params)
     driver = m.driver
     _volumes.plan(driver, m.runner, items, export_holder=m.export_holder)
