@@ -105,7 +105,6 @@ class LioAdm(Target):
         self._root = None
         self._cache = None
         self._records = None
-        self._records_dirty = False
 
     @property
     def rts(self):
@@ -154,12 +153,18 @@ class LioAdm(Target):
         return self._records
 
     def _record(self, so, wwn=None):
+        """Record (or forget) backstore ``so`` at once: a task that fails later must still
+        find its own backstore recorded on the next run."""
         key = '%s/%s' % (so.plugin, so.name)
         if wwn is None:
             self.records().pop(key, None)
         else:
             self.records()[key] = wwn
-        self._records_dirty = True
+        if self.runner.check_mode:
+            return
+        with self.lock():
+            write_private(self.record_file, json.dumps(
+                dict(version=1, backstores=self.records()), indent=2, sort_keys=True) + '\n')
 
     def ensure_writable(self):
         from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
@@ -424,10 +429,6 @@ class LioAdm(Target):
             d = os.path.dirname(path)
             if not os.path.isdir(d):
                 os.makedirs(d, 0o700)
-            if self._records_dirty:
-                write_private(self.record_file, json.dumps(
-                    dict(version=1, backstores=self.records()), indent=2, sort_keys=True) + '\n')
-                self._records_dirty = False
             self.root.save_to_file(path)
             os.chmod(path, 0o600)
 

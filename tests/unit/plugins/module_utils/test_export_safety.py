@@ -6,6 +6,7 @@ decision (LIO itself needs configfs: the VM tier runs it)."""
 from __future__ import absolute_import, division, print_function
 
 import fcntl
+import json
 import os
 
 import pytest
@@ -186,3 +187,58 @@ def test_lio_backstore_decision(path, wwn, attached, recorded, want):
         assert 'block/v1' in info.value.msg
     else:
         assert _lioadm.backstore_decision(*args) == want
+
+
+class FakeSO(object):
+    """rtslib's StorageObject at the process boundary (no configfs on the unit host)."""
+
+    def __init__(self, root, name, dev, wwn, plugin='block', attached=()):
+        self.root, self.name, self.udev_path, self.wwn, self.plugin = root, name, dev, wwn, plugin
+        self.attached_luns = list(attached)
+        root.storage_objects.append(self)
+
+    def delete(self):
+        self.root.storage_objects.remove(self)
+
+
+class FakeRts(object):
+    class RTSLibError(Exception):
+        pass
+
+    def __init__(self):
+        self.storage_objects = []
+        rts = self
+
+        def block(name, dev=None, wwn=None):
+            return FakeSO(rts, name, dev, wwn)
+        self.BlockStorageObject = block
+
+
+def lio(tmp_path):
+    h = _lioadm.LioAdm(resolve(dict(target_helper='lioadm', target_ip_address='127.0.0.1'),
+                               target_opts(), 'test'), CommandRunner())
+    fake = FakeRts()
+    h._rts, h._root = fake, fake
+    return h, fake
+
+
+def test_lio_storage_object_keeps_foreign_backstores_and_records_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(_locks, 'LOCK_DIRS', (str(tmp_path / 'locks'),))
+    monkeypatch.setattr(_lioadm.LioAdm, 'save_file',
+                        property(lambda self: str(tmp_path / 'saveconfig.json')))
+    h, fake = lio(tmp_path)
+    spec = targets.ExportSpec('vol1', targets.Backing('block', '/dev/vg/vol1'))
+    foreign = FakeSO(fake, 'vol1', '/dev/vg/vol1', 'their-wwn')
+    with pytest.raises(Conflict):
+        h._storage_object(spec)
+    assert fake.storage_objects == [foreign]                    # not deleted, not replaced
+    foreign.delete()
+    so = h._storage_object(spec)                                # ours: a new WWN, recorded
+    assert so.wwn and h.records() == {'block/vol1': so.wwn}
+    saved = json.loads((tmp_path / _lioadm.RECORD_NAME).read_text())
+    assert saved['backstores'] == {'block/vol1': so.wwn}
+    assert h._storage_object(spec) is so                        # the same device: reused
+    moved = targets.ExportSpec('vol1', targets.Backing('block', '/dev/vg/other'))
+    again = h._storage_object(moved)                            # ours, unused: replaced
+    assert again is not so and fake.storage_objects == [again]
+    assert h.records() == {'block/vol1': again.wwn}
