@@ -20,7 +20,8 @@ import os
 import re
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, CommandFailed, InvalidParameter)
+    CinderkitError, CommandFailed, InvalidParameter, MissingDependency)
+from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
 
 PACKAGES = {'qemu-img': 'qemu-utils (Debian) / qemu-img (RHEL)', 'blkdiscard': 'util-linux',
             'dd': 'coreutils', 'ionice': 'util-linux'}
@@ -41,17 +42,32 @@ def parse_blocksize(bs):
     return int(m.group(1)) * mult
 
 
-def zero_device(runner, path, size, blocksize='1M', ionice=None):
-    """Overwrite the first ``size`` bytes of ``path`` with zeros."""
+def zero_device(runner, path, size, blocksize='1M', ionice=None, hold=None):
+    """Overwrite the first ``size`` bytes of ``path`` with zeros; 'blkdiscard' or 'dd'.
+
+    The kernel's zero-out first: ``blkdiscard`` opens the device O_EXCL itself
+    (util-linux >= 2.36), so nothing can mount it meanwhile.  Where it cannot run
+    (not installed, no exclusive open: a CoW device its snapshot's table claims),
+    ``dd`` writes the zeros while ``hold`` (a device path, default ``path``) is
+    held O_EXCL here, unless ``hold`` is False.
+    """
     runner.packages.update(PACKAGES)
-    res = runner.run(_ionice(ionice) + ['blkdiscard', '--zeroout', '--length', str(size), path],
-                     write=True, check=False)
-    if res.ok:
-        return 'blkdiscard'
     bs = parse_blocksize(blocksize)
-    runner.run(_ionice(ionice) + ['dd', 'if=/dev/zero', 'of=%s' % path, 'bs=%d' % bs,
-                                  'count=%d' % size, 'iflag=count_bytes', 'oflag=direct',
-                                  'conv=fdatasync', 'status=none'], write=True)
+    try:
+        res = runner.run(_ionice(ionice) + ['blkdiscard', '--zeroout', '--length', str(size), path],
+                         write=True, check=False)
+        if res.ok:
+            return 'blkdiscard'
+    except MissingDependency:
+        pass
+    argv = _ionice(ionice) + ['dd', 'if=/dev/zero', 'of=%s' % path, 'bs=%d' % bs,
+                              'count=%d' % size, 'iflag=count_bytes', 'oflag=direct',
+                              'conv=fdatasync', 'status=none']
+    if hold is False or runner.check_mode:
+        runner.run(argv, write=True)
+    else:
+        with _inuse.exclusive(hold or path, path):
+            runner.run(argv, write=True)
     return 'dd'
 
 

@@ -411,9 +411,9 @@ class LVMDriver(VolumeDriver):
         self.refresh()
 
     def _clear(self, lv, path, hold=None):
-        """Zero ``path`` (``volume_clear_size`` MiB of it at most) while holding ``hold``
-        (default: ``path``) with O_EXCL; a CoW device is claimed by its snapshot's
-        device-mapper table, so the snapshot's own device is the one held."""
+        """Zero ``path`` (``volume_clear_size`` MiB of it at most) once nothing holds
+        ``hold`` (default: ``path``): a CoW device is claimed by its snapshot's
+        device-mapper table, so the snapshot's own device is the one checked and held."""
         size = lv.size
         if self.config.volume_clear_size:
             size = min(size, self.config.volume_clear_size * 1024 * 1024)
@@ -424,9 +424,14 @@ class LVMDriver(VolumeDriver):
                 'without wiping' % (lv.name, path))
         if self.runner.check_mode:
             return
-        with _inuse.exclusive(hold or path, 'logical volume %s/%s' % (self.vg_name, lv.name)):
-            _copy.zero_device(self.runner, path, size, self.config.volume_dd_blocksize,
-                              self.config.volume_clear_ionice)
+        # the last look before the first byte changes: a mount or a kernel target that
+        # took the device since the lvs report holds it exclusively
+        found = _inuse.holders([hold or path]).get(hold or path)
+        if found:
+            raise Conflict('logical volume %s/%s is in use (held by %s); it was not wiped'
+                           % (self.vg_name, lv.name, ', '.join(found)))
+        _copy.zero_device(self.runner, path, size, self.config.volume_dd_blocksize,
+                          self.config.volume_clear_ionice, hold=hold)
 
     # -- snapshots --------------------------------------------------------------
     def create_snapshot(self, name, volume_name, cow_bytes=None):
