@@ -208,6 +208,13 @@ def plan_managed(driver, params, exported):
         p.forced = reason
     storage_src = entry['reference']['source-name']
     p.renamed = rename and p.target_lv != storage_src
+    if p.renamed and p.forced:
+        # force adopts a busy LV in place; a rename would move the device path from under
+        # its holder (an export's saved backing, a mount's source): never
+        raise Conflict('cannot adopt %r under the new name %r: it is %s, and a rename moves its '
+                       'device from under the holder. Nothing was changed; stop using it first, or '
+                       'adopt it in place (rename: false)' % (src, name, p.forced),
+                       reason_not_safe=reason)
     if p.renamed and (inv.taken(p.target_lv) or inv.taken(name)):
         raise InvalidParameter('name', 'the name %r is taken by another volume, snapshot or LV on '
                                'backend %s' % (name, driver.backend_name),

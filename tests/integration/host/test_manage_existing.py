@@ -190,6 +190,10 @@ def test_exported_lv_is_not_safe_and_force_adopts_it(ck, vg, tgt_env):
     r = ck('manage_existing', backend=b, source_name='shared-lv', name='shared')
     assert r.get('failed') and 'exported' in r['msg'] and 'force' in r['msg'], r
     assert vg.lvs() == before
+    # force never renames a busy LV: the export's saved backing would point nowhere
+    r = ck('manage_existing', backend=b, source_name='shared-lv', name='shared', force=True)
+    assert r.get('failed') and 'rename: false' in r['msg'] and not r['changed'], r
+    assert vg.lvs() == before
     r = ok(ck('manage_existing', backend=b, source_name='shared-lv', rename=False, force=True))
     assert r['changed'] and r['volume']['forced'] == 'exported'
     assert any('exported' in w for w in r.get('warnings', [])), r
