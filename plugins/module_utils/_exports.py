@@ -507,7 +507,8 @@ def results(m, helper, items, changed):
             have = after.get(it.volume) if after is not None else None
             if after is not None and (have is None or not have.live):
                 raise CinderkitError('the export of %s is not live after %s; the target did not '
-                                     'take it' % (it.volume, it.action))
+                                     'take it' % (it.volume, it.action), changed=True,
+                                     failed_item=dict(volume=it.volume, action=it.action))
             exp = planned_export(helper, it)
             if have is not None:
                 exp.lun = have.lun
