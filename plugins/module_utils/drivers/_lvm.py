@@ -29,6 +29,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._options import 
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
+from ansible_collections.cinderkit.storage.plugins.module_utils._locks import host_lock
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
     GiB, Inventory, Snapshot, Volume, VolumeDriver, register)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
@@ -319,14 +320,27 @@ class LVMDriver(VolumeDriver):
         return tags
 
     def ensure_pool(self):
-        """Create ``<vg>-pool`` (100%FREE, as Cinder) when auto picked thin on an empty VG."""
+        """Create ``<vg>-pool`` (100%FREE, as Cinder) when auto picked thin on an empty VG.
+
+        Two tasks at once on an empty VG must not both decide to make the pool: the
+        decision is taken again on a fresh report under a host lock per VG, held until
+        the pool exists.
+        """
         lvm_type, create = self.effective_lvm_type(creating=True)
-        if create:
-            self.lvm.run_batch([['lvcreate', '--yes', '--thin', '--extents', '100%FREE',
-                                 '%s/%s' % (self.vg_name, self.pool_name)]])
+        if not create:
+            return lvm_type
+        if self.runner.check_mode:
+            return lvm_type
+        with host_lock('lvm-pool-%s' % self.vg_name):
             self.refresh()
-            if self.lv(self.pool_name) is None:
-                raise CinderkitError('could not create thin pool %s/%s' % (self.vg_name, self.pool_name))
+            lvm_type, create = self.effective_lvm_type(creating=True)
+            if create:
+                self.lvm.run_batch([['lvcreate', '--yes', '--thin', '--extents', '100%FREE',
+                                     '%s/%s' % (self.vg_name, self.pool_name)]])
+                self.refresh()
+                if self.lv(self.pool_name) is None:
+                    raise CinderkitError('could not create thin pool %s/%s'
+                                         % (self.vg_name, self.pool_name))
         return lvm_type
 
     def create_volume(self, spec):
