@@ -29,13 +29,20 @@ options:
         See docs/lvm-to-rbd.md."
       - An option the driver does not know is an error that names it. Options that only matter to the
         Cinder service (image cache, scheduler hints) are accepted and reported as ignored.
-      - Values of secret options (C(chap_password)) are masked in all output.
+      - Values of secret options (C(chap_password)) and of any option whose name looks secret (C(*password*),
+        C(*secret*) except C(rbd_secret_uuid), C(*_key), C(*token*)) are masked in all output, at any verbosity
+        and in C(ANSIBLE_LOG_PATH), also when the task fails in Ansible's argument checks (each module's
+        action plugin masks them on the controller).
+      - Option values are single values (a list only for list options), finite numbers, without NUL bytes.
+        C(volume_clear_ionice) takes only ionice class options (C(-c3), C(-c2 -n7)), since they go on the
+        wipe's command line.
       - Mutually exclusive with O(config_file). Share it between tasks with
         C(module_defaults) and the C(group/cinderkit.storage.backend) action group.
     type: dict
   config_file:
     description:
-      - Path, on the managed node, of a cinder.conf-style file that holds the backend section.
+      - Absolute path, on the managed node, of a cinder.conf-style file that holds the backend section.
+      - A parse error names the file and the line number, never the line (it may hold a secret).
       - Values come from the O(backend_name) section, then C([backend_defaults]); C($my_ip) and
         C($state_path) interpolate from C([DEFAULT]).
     type: path

@@ -81,7 +81,7 @@ options:
     default: 3
   lock_path:
     description:
-      - Directory for os-brick's lock files. Use the same one as other os-brick users on the host
+      - Absolute path of the directory for os-brick's lock files. Use the same one as other os-brick users on the host
         (Nova's C([os_brick] lock_path)) so that their attach and detach calls do not race.
     type: path
     default: /var/lib/cinderkit/locks
@@ -93,7 +93,7 @@ options:
     type: str
   rbd_keyring_file:
     description:
-      - RBD only. A Ceph keyring file on this host for C(auth_username) (the export module never
+      - RBD only. The absolute path of a Ceph keyring file on this host for C(auth_username) (the export module never
         sends key material). Without it the C(rbd) command uses the usual
         C(/etc/ceph/CLUSTER.client.USER.keyring).
     type: path

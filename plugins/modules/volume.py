@@ -77,7 +77,8 @@ options:
         type: str
       image:
         description:
-          - Path (on the managed node) or http(s) URL of an image, converted with C(qemu-img).
+          - Absolute, normalised path (on the managed node) or http(s)/ftp(s) URL of an image, converted
+            with C(qemu-img). Relative paths and C(..) parts are refused.
           - Images with a backing file or encryption are refused.
         type: str
       format:
@@ -102,7 +103,7 @@ options:
     type: dict
     suboptions:
       path:
-        description: Path of the image file.
+        description: Absolute, normalised path of the image file.
         type: path
         required: true
       format:

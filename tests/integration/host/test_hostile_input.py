@@ -421,7 +421,7 @@ def test_lvm_backend_role_refuses_hostile_devices(ctx, play):
     before = _state(ctx.vg)
     pvs_before = ctx.vg.lvm(['pvs', '--noheadings', '-o', 'pv_name,vg_name']).stdout
     tasks = []
-    for i, (dev, _) in enumerate(ROLE_DEVICES):
+    for i, dev in enumerate([d[0] for d in ROLE_DEVICES]):
         tasks.append({'name': 'hostile %d' % i, 'block': [{
             'name': 'role with a hostile device %d' % i,
             'ansible.builtin.include_role': {'name': 'cinderkit.storage.lvm_backend'},

@@ -98,6 +98,15 @@ def _tasks(vg, bad_conf, good_conf):
              dict(connection_info=dict(rbd, data=dict(rbd['data'], name='no-pool')))}),
         dict(failing, name='attachment keyring with a bad state', **{'cinderkit.storage.attachment':
              dict(connection_info=rbd, state='attached')}),
+        # -- the backend from module_defaults (the action group): masked the same way
+        {'name': 'module_defaults', 'module_defaults': {'group/cinderkit.storage.backend': {'backend': b}},
+         'block': [
+             {'name': 'backend_facts from module_defaults', 'cinderkit.storage.backend_facts': {},
+              'register': 'facts_from_defaults'},
+             dict(failing, name='volume bad size from module_defaults',
+                  **{'cinderkit.storage.volume': dict(name='s5', size=float('-inf'))}),
+             {'name': 'the group default reached the module', 'ansible.builtin.assert': {
+                 'that': ['facts_from_defaults.ansible_facts.cinderkit_backends | length == 1']}}]},
         # -- clean up
         {'name': 'volume delete', 'cinderkit.storage.volume':
             dict(backend=b, volumes=[{'name': 's1', 'state': 'absent'},
@@ -142,7 +151,7 @@ def test_no_module_shows_a_secret_at_vvv_diff_or_in_the_log(play, vg, tmp_path):
                   ['backend|config_file'],
                   ["connection_info.data.name", 'pool/image']):
         assert all(w in text for w in words), (words, out[-3000:])
-    assert text.count('...ignoring') == 18, text.count('...ignoring')
+    assert text.count('...ignoring') == 19, text.count('...ignoring')
     # the masks are there, where the arguments were echoed
     assert '"chap_password": "********"' in text
     assert os.stat(str(log)).st_size > 0
