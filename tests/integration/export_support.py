@@ -99,6 +99,13 @@ class TgtDaemon(object):
         self.stop()
         self.start()
 
+    def kill_hard(self):
+        """A crash: SIGKILL (no target or account is deleted first), then a fresh tgtd."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+        self.start()
+
     def close(self):
         self.stop()
         try:

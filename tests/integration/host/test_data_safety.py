@@ -139,3 +139,25 @@ def test_two_plays_at_once_on_one_vg_both_succeed_and_leave_exactly_their_volume
     lvs = vg.lvs()
     want = dict(('%s%02d' % (tag, i), 4 * (1 + i % 3) * MiB) for tag in 'ab' for i in range(1, 50, 2))
     assert dict((n, int(r['lv_size'])) for n, r in lvs.items()) == want
+
+
+def test_tgtd_killed_hard_comes_back_with_the_same_iqn_lun_and_chap(tgt_env):
+    """SIGKILL leaves no target behind; the ensure path (the same export task) restores
+    it from its include file: same IQN, LUN and CHAP, proven by logins and the bytes."""
+    from export_support import EVIL_IQN, iscsi_login_ok, iscsi_read
+    env = tgt_env
+    res = export(env.backend, env, 'vol1')
+    assert not res.failed, res
+    data = res['connection_info']['data']
+    iqn, lun = data['target_iqn'], data['target_lun']
+    user, password = data['auth_username'], data['auth_password']
+    env.tgtd.kill_hard()
+    assert env.tgtd.targets() == {}
+    assert not iscsi_login_ok(env.tgtd.port, iqn, user, password, lun=lun)[0]   # control
+    again = export(env.backend, env, 'vol1')
+    assert not again.failed and again.changed and again['export']['action'] == 'restore', again
+    assert again['connection_info'] == res['connection_info']
+    assert iscsi_read(env.tgtd.port, iqn, user, password, len(env.data), lun=lun) == env.data
+    assert not iscsi_login_ok(env.tgtd.port, iqn, user, password[::-1], lun=lun)[0]
+    assert not iscsi_login_ok(env.tgtd.port, iqn, user, password, initiator=EVIL_IQN, lun=lun)[0]
+    assert not export(env.backend, env, 'vol1').changed
