@@ -283,6 +283,18 @@ CASES = [
      ["parameter 'backend'", "unknown option 'volume_grup'"]),
     ('facts-config-file-directory', 'backend_facts', lambda c: c.conf(c.dir),
      ["parameter 'config_file'", 'is a directory']),
+    # (RBD backends: refused while the options load, before any Ceph connection)
+    ('rbd-keyring-conf-nul', 'backend_facts',
+     lambda c: dict(backend=dict(volume_driver='rbd', rbd_keyring_conf='/etc/ceph/\x00k')),
+     ["parameter 'backend.rbd_keyring_conf'", 'NUL']),
+    ('rbd-ceph-conf-nul', 'backend_facts',
+     lambda c: dict(backend=dict(volume_driver='rbd', rbd_ceph_conf='/etc/ceph/ceph.conf\x00')),
+     ["parameter 'backend.rbd_ceph_conf'", 'NUL']),
+    ('rbd-timeout-nan', 'backend_facts',
+     lambda c: dict(backend=dict(volume_driver='rbd', rados_connect_timeout=float('nan'))),
+     ["parameter 'backend.rados_connect_timeout'", 'not a finite number']),
+    ('rbd-user-list', 'backend_facts', lambda c: dict(backend=dict(volume_driver='rbd', rbd_user=['admin'])),
+     ["parameter 'backend.rbd_user'", 'not a list']),
     # -- attachment: connection_info of the wrong shape, device paths outside /dev
     ('att-info-list', 'attachment', lambda c: dict(connection_info=[1]), ['connection_info', 'dict']),
     ('att-type-list', 'attachment', lambda c: dict(connection_info={'driver_volume_type': ['iscsi'], 'data': {}}),
