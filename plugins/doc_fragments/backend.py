@@ -32,7 +32,9 @@ options:
       - Values of secret options (C(chap_password)) and of any option whose name looks secret (C(*password*),
         C(*secret*) except C(rbd_secret_uuid), C(*_key), C(*token*)) are masked in all output, at any verbosity
         and in C(ANSIBLE_LOG_PATH), also when the task fails in Ansible's argument checks (each module's
-        action plugin masks them on the controller).
+        action plugin masks them on the controller). Ansible itself prints the playbook lines just above a
+        failing task (for an ad-hoc command, its arguments) and, with C(display_args_to_stdout), every
+        task's arguments; keep secrets in (vaulted) variables, whose names are all those show.
       - Option values are single values (a list only for list options), finite numbers, without NUL bytes.
         C(volume_clear_ionice) takes only ionice class options (C(-c3), C(-c2 -n7)), since they go on the
         wipe's command line.
