@@ -22,8 +22,9 @@ AUTH_PW = 'Auth-Chap-Secret-5518'
 CONN_PW = 'Conn-Info-Secret-2267'
 FILE_SECRET = 'File-Line-Secret-8830'
 FILE_PW = 'File-Chap-Secret-4419'
+VAR_PW = 'Var-Chap-Secret-3392'
 CONTROL = 'Control-Visible-String-6604'
-SECRETS = (BACKEND_PW, CEPH_KEY, S3_SECRET, AUTH_PW, CONN_PW, FILE_SECRET, FILE_PW)
+SECRETS = (BACKEND_PW, CEPH_KEY, S3_SECRET, AUTH_PW, CONN_PW, FILE_SECRET, FILE_PW, VAR_PW)
 
 
 def _tasks(vg, bad_conf, good_conf):
@@ -98,6 +99,8 @@ def _tasks(vg, bad_conf, good_conf):
              dict(connection_info=dict(rbd, data=dict(rbd['data'], name='no-pool')))}),
         dict(failing, name='attachment keyring with a bad state', **{'cinderkit.storage.attachment':
              dict(connection_info=rbd, state='attached')}),
+        dict(failing, name='volume bad size, the secret from a variable', **{'cinderkit.storage.volume':
+             dict(backend=dict(b, chap_password='{{ var_pw }}'), name='s2', size='1.5.5G')}),
         # -- the backend from module_defaults (the action group): masked the same way
         {'name': 'module_defaults', 'module_defaults': {'group/cinderkit.storage.backend': {'backend': b}},
          'block': [
@@ -126,7 +129,8 @@ def test_no_module_shows_a_secret_at_vvv_diff_or_in_the_log(play, vg, tmp_path):
     assert FILE_SECRET in bad_conf.read_text() and FILE_PW in good_conf.read_text()
     log = tmp_path / 'ansible.log'
     tasks = _tasks(vg, str(bad_conf), str(good_conf))
-    proc = play.run(tasks, verbosity=3, diff=True, extra_env={'ANSIBLE_LOG_PATH': str(log)})
+    proc = play.run(tasks, verbosity=3, diff=True, extra_env={'ANSIBLE_LOG_PATH': str(log)},
+                    vars={'var_pw': VAR_PW})
     logged = log.read_text()
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
@@ -151,7 +155,7 @@ def test_no_module_shows_a_secret_at_vvv_diff_or_in_the_log(play, vg, tmp_path):
                   ['backend|config_file'],
                   ["connection_info.data.name", 'pool/image']):
         assert all(w in text for w in words), (words, out[-3000:])
-    assert text.count('...ignoring') == 19, text.count('...ignoring')
+    assert text.count('...ignoring') == 20, text.count('...ignoring')
     # the masks are there, where the arguments were echoed
     assert '"chap_password": "********"' in text
     assert os.stat(str(log)).st_size > 0
