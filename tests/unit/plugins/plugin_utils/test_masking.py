@@ -2,8 +2,11 @@
 """The controller-side masking every action plugin of the collection uses."""
 from __future__ import absolute_import, division, print_function
 
+import importlib
+import os
+
 from ansible_collections.cinderkit.storage.plugins.plugin_utils._masking import (
-    MASK, collect, mask, masked_result)
+    MASK, MaskingAction, collect, mask, masked_result)
 
 KEY = 'AQBzS0hjAAAAABAAl0NGfM1qGSUoO8SNWo1Nfw=='
 
@@ -42,3 +45,16 @@ def test_masked_result_hides_a_successful_export_whole():
 def test_result_keys_count_only_when_clearly_secret():
     res = dict(volume=dict(name='db01', token='db01'), invocation=dict(module_args=dict(name='db01')))
     assert masked_result(dict(res), dict(name='db01')) == res
+
+
+def test_every_module_runs_through_a_masking_action_plugin():
+    """A new module without its action plugin would echo secrets on argument errors."""
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins')
+    modules = sorted(f[:-3] for f in os.listdir(os.path.join(root, 'modules'))
+                     if f.endswith('.py') and not f.startswith('_'))
+    assert len(modules) == 7, modules
+    for name in modules:
+        plugin = importlib.import_module('ansible_collections.cinderkit.storage.plugins.action.%s' % name)
+        assert issubclass(plugin.ActionModule, MaskingAction), name
+        assert plugin.ActionModule.MODULE == 'cinderkit.storage.%s' % name
+        assert plugin.ActionModule.HIDE_SUCCESS is (name == 'export')
