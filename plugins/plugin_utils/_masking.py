@@ -28,6 +28,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
 from ansible.plugins.action import ActionBase
 
@@ -151,4 +152,33 @@ class MaskingAction(ActionBase):
                                            task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        elif self._task.poll > 0 and result.get('ansible_job_id') and not (
+                result.get('failed') or result.get('skipped')):
+            result = self._poll_async(result, task_vars)
         return masked_result(result, args, hide_success=self.HIDE_SUCCESS)
+
+    def _poll_async(self, started, task_vars):
+        """Poll an async job here, as Ansible's task executor would, so that its final
+        result (an argument error echoes the arguments) is masked too; then tell the
+        executor the job is already polled (its copy of the task: this host, this item)."""
+        jid = started['ansible_job_id']
+        async_dir = self._remote_expand_user(self.get_shell_option('async_dir', default='~/.ansible_async'))
+        status = dict(started)
+        time_left = self._task.async_val
+        while time_left > 0:
+            time.sleep(self._task.poll)
+            time_left -= self._task.poll
+            status = self._execute_module(module_name='ansible.legacy.async_status', task_vars=task_vars,
+                                          module_args=dict(jid=jid, mode='status', _async_dir=async_dir))
+            if status.get('finished') or (status.get('failed') and status.get('_ansible_parsed')):
+                break
+        self._task.poll = 0
+        if status.get('finished'):
+            self._execute_module(module_name='ansible.legacy.async_status', task_vars=task_vars,
+                                 module_args=dict(jid=jid, mode='cleanup', _async_dir=async_dir))
+        self._remove_tmp_path(self._connection._shell.tmpdir)
+        if not status.get('finished'):
+            return dict(failed=True, ansible_job_id=jid, async_result=status,
+                        msg='async task did not complete within the requested time - %ss'
+                        % self._task.async_val)
+        return status

@@ -99,6 +99,9 @@ def _tasks(vg, bad_conf, good_conf):
              dict(connection_info=dict(rbd, data=dict(rbd['data'], name='no-pool')))}),
         dict(failing, name='attachment keyring with a bad state', **{'cinderkit.storage.attachment':
              dict(connection_info=rbd, state='attached')}),
+        dict(failing, name='volume unknown option, async (its result comes from the job file)',
+             **{'cinderkit.storage.volume': dict(backend=b, name='s2', size=1, colour='blue'),
+                'async': 60, 'poll': 1}),
         dict(failing, name='volume bad size, the secret from a variable', **{'cinderkit.storage.volume':
              dict(backend=dict(b, chap_password='{{ var_pw }}'), name='s2', size='1.5.5G')}),
         # -- the backend from module_defaults (the action group): masked the same way
@@ -145,6 +148,7 @@ def test_no_module_shows_a_secret_at_vvv_diff_or_in_the_log(play, vg, tmp_path):
     for words in (["parameter 'size'", 'not a finite number'],
                   ['mutually exclusive', 'name|volumes'],
                   ['Unsupported parameters', 'colour'],
+                  ['Unsupported parameters', 'colour', 'ansible_job_id'],
                   ["unknown options 'rbd_client_key', 's3_secret_key'"],
                   ["parameter 'config_file'", 'line 4', 'not shown'],
                   ["parameter 'cow_size'"],
@@ -155,7 +159,7 @@ def test_no_module_shows_a_secret_at_vvv_diff_or_in_the_log(play, vg, tmp_path):
                   ['backend|config_file'],
                   ["connection_info.data.name", 'pool/image']):
         assert all(w in text for w in words), (words, out[-3000:])
-    assert text.count('...ignoring') == 20, text.count('...ignoring')
+    assert text.count('...ignoring') == 21, text.count('...ignoring')
     # the masks are there, where the arguments were echoed
     assert '"chap_password": "********"' in text
     assert os.stat(str(log)).st_size > 0
