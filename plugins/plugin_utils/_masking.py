@@ -18,6 +18,11 @@ module runs through an action plugin that, on the controller, after the module:
 * replaces each of them, anywhere in the result (values and keys, messages,
   ``invocation``, ``diff``, warnings, tracebacks), with ``********``.
 
+An async task with ``poll`` > 0 is polled by the plugin (its final result would
+otherwise come from the job file, unmasked).  With ``poll: 0`` the job's result is
+read later by ``async_status``, which this plugin never sees: the module's own masking
+covers it, except for Ansible's argument errors.
+
 Secrets that live only on the managed node (a ``config_file``, a keyring file)
 never reach the controller's arguments; the modules mask those themselves and
 never echo file content.
