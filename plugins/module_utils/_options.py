@@ -399,8 +399,26 @@ def blocksize_problem(value):
     return None
 
 
-# options whose values reach a command line: checked when the backend is loaded
-VALUE_CHECKS = (('volume_clear_ionice', ionice_problem), ('volume_dd_blocksize', blocksize_problem))
+def vg_name_problem(value):
+    """LVM's rules for a VG name (it is an argument of every LVM command and a /dev path)."""
+    value = str(value)
+    if value in ('.', '..') or value.startswith('-') or len(value) > 127 or \
+            not re.match(r'^[A-Za-z0-9+_.-]+$', value):
+        return ('%r is not an LVM volume group name' % value[:200],
+                'use letters, digits and + _ . - (not starting with -), at most 127 characters')
+    return None
+
+
+def conf_path_problem(value):
+    value = str(value)
+    if not value.startswith('/'):
+        return ('%r is not an absolute path' % value[:200], 'give the absolute path of the file')
+    return None
+
+
+# options whose values reach a command line or a path: checked when the backend is loaded
+VALUE_CHECKS = (('volume_clear_ionice', ionice_problem), ('volume_dd_blocksize', blocksize_problem),
+                ('volume_group', vg_name_problem), ('lvm_conf_file', conf_path_problem))
 
 
 def _shown(value):

@@ -56,6 +56,9 @@ def test_image_sources():
     (dict(volume_driver=['lvm']), 'backend.volume_driver', 'must be a string'),
     (dict(volume_clear_ionice='-c3 sh -c id'), 'backend.volume_clear_ionice', 'ionice'),
     (dict(volume_dd_blocksize='1;id'), 'backend.volume_dd_blocksize', 'block size'),
+    (dict(volume_group='$(id)'), 'backend.volume_group', 'volume group name'),
+    (dict(volume_group='-' * 3), 'backend.volume_group', 'volume group name'),
+    (dict(lvm_conf_file='lvm.conf'), 'backend.lvm_conf_file', 'absolute'),
 ])
 def test_option_value_shapes(over, param, word):
     with pytest.raises(InvalidParameter) as e:
