@@ -155,3 +155,25 @@ def test_a_thick_snapshots_cow_data_is_wiped_on_delete(thick_vg):
     cmds, leaked = results['zero']
     assert not leaked, 'a deleted snapshot leaked its CoW data'
     assert any(c.startswith('dd if=/dev/zero') for c in cmds), cmds
+
+
+def test_thin_volumes_need_no_wipe_the_pool_zeroes_new_blocks(thin_vg):
+    """Deleting a thin volume writes nothing; its blocks go back to the pool, and the pool
+    (zeroing on: LVM's default, lvs 'zero') zeroes a block when it is provisioned again, so
+    a partial write into a reused block never shows the old data around it."""
+    vg = thin_vg
+    b = vg.backend(lvm_type='auto', volume_clear='zero')
+    ok('volume', backend=b, name='tz-old', size='32M')
+    pool = '%s/%s-pool' % (vg.name, vg.name)
+    zero = vg.lvm(['lvs', '--noheadings', '-o', 'zero', pool]).stdout.strip()
+    assert zero == 'zero', 'the thin pool does not zero new blocks: %r' % zero
+    write_at(dev(vg, 'tz-old'), 0, pattern('tz-old', 8 * MiB))
+    r = ok('volume', backend=b, name='tz-old', state='absent')
+    assert not [c for c in r['commands'] if c.split()[0] in ('blkdiscard', 'dd')], r['commands']
+    ok('volume', backend=b, name='tz-new', size='32M')
+    small = pattern('tz-small', 4096)
+    write_at(dev(vg, 'tz-new'), 0, small)      # provisions one chunk (64 KiB or more)
+    got = read_at(dev(vg, 'tz-new'), 0, 8 * MiB)
+    assert got[:4096] == small
+    assert got[4096:] == b'\0' * (8 * MiB - 4096), 'a new thin volume showed old data'
+    ok('volume', backend=b, name='tz-new', state='absent')
