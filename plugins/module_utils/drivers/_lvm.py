@@ -399,13 +399,16 @@ class LVMDriver(VolumeDriver):
     def delete_volumes(self, names):
         """Wipe thick volumes (volume_clear), then one lvremove for all.
 
-        Every check runs on a fresh ``lvs`` report before the first wipe: a volume
-        that is open (or has snapshots) stops the whole delete with nothing wiped.
-        Each wipe holds the device with O_EXCL, so nothing can mount it or put a
-        kernel target on it meanwhile; lvremove refuses an LV that was opened after.
+        Every check runs before the first wipe, on a fresh ``lvs`` report when anything
+        is to be wiped: a volume that is open (or has snapshots) stops the whole delete
+        with nothing wiped.  Right before each wipe its holders are looked up once more;
+        lvremove itself refuses an LV that is open (so a delete without wipes needs no
+        second report).
         """
-        self.refresh()
         inv = self.get_inventory()
+        if self.config.volume_clear != 'none' and any(
+                n in inv.volumes and not inv.volumes[n].thin for n in names):
+            inv = self.get_inventory(refresh=True)
         names = [n for n in names if n in inv.volumes]
         if not names:
             return

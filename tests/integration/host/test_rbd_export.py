@@ -103,7 +103,7 @@ def test_iscsi_export_through_tgt_rbd_with_chap(ck, ceph, tgtd, tmp_path, need):
     ok(ck('snapshot', backend=b, name='iscsi1-s', state='absent'))
     st = ceph.state()
     r = ck('volume', backend=b, name='iscsi1', state='absent')
-    assert r.get('failed') and 'in use' in r['msg'], r
+    assert r.get('failed') and 'exported' in r['msg'] and iqn in r['msg'], r
     assert ceph.state() == st
     # the same export task again: nothing changes, the same credentials come back
     again = ok(run_module('export', dict(backend=b, volume='iscsi1', connector=CONNECTOR)))

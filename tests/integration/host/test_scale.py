@@ -82,9 +82,10 @@ def test_thousand_volumes_one_task(ck, loop_vg):
     deleted = ck('volume', backend=b, state='absent', volumes=[dict(name=n) for n in want])
     assert deleted['changed'] and not deleted.get('failed'), deleted.get('msg')
     assert all(v['action'] == 'delete' for v in deleted['volumes'])
-    cmds = [c.split()[0] for c in deleted['commands']]
-    assert cmds[:2] == ['lvs', 'lvremove'], deleted['commands']
-    assert len(deleted['commands'][1].split()) == 4 + N      # ONE lvremove naming every LV
-    requery(cmds[2:])
+    cmds = [c.split()[0].rsplit('/', 1)[-1] for c in deleted['commands']]
+    # one LVM report, ONE target query (is any of them exported?), then ONE lvremove naming every LV
+    assert cmds[:3] == ['lvs', 'tgtadm', 'lvremove'], deleted['commands']
+    assert len(deleted['commands'][2].split()) == 4 + N
+    requery(cmds[3:])
     assert vg.lvs() == {}
     assert int(vg.vg()['lv_count']) == 0
