@@ -106,7 +106,7 @@ def test_two_lio_exports_at_once_keep_every_target_live_and_saved(vg):
 def test_two_nvmet_exports_at_once_keep_every_subsystem_live_and_saved(vg):
     prefix = 'nvme-cc'
     b = vg.backend(target_helper='nvmet', target_protocol='nvmet_tcp', target_ip_address='127.0.0.1',
-                   target_port=4421, target_prefix=prefix)
+                   target_port=4421, target_prefix=prefix, nvmet_port_id=2)
     try:
         results = _two_at_once(b, dict(nqn=HOSTNQN))
         for who, res in results.items():

@@ -83,9 +83,13 @@ def iscsiadm(*args, check=True):
 def login(iqn, user, password):
     # a new node record (discovery hides targets whose ACL lacks this initiator)
     iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL, '-o', 'new', check=False)
+    # a refused login must come back quickly: open-iscsi retries a failed first login
+    # (initial_login_retry_max 8 x login_timeout 15 s = 120 s) before it gives up
     for key, value in (('node.session.auth.authmethod', 'CHAP'),
                        ('node.session.auth.username', user),
-                       ('node.session.auth.password', password)):
+                       ('node.session.auth.password', password),
+                       ('node.session.initial_login_retry_max', '1'),
+                       ('node.conn[0].timeo.login_timeout', '10')):
         iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL, '-o', 'update', '-n', key, '-v', value)
     return iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL, '--login', check=False)
 
