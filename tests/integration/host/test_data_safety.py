@@ -161,3 +161,34 @@ def test_tgtd_killed_hard_comes_back_with_the_same_iqn_lun_and_chap(tgt_env):
     assert not iscsi_login_ok(env.tgtd.port, iqn, user, password[::-1], lun=lun)[0]
     assert not iscsi_login_ok(env.tgtd.port, iqn, user, password, initiator=EVIL_IQN, lun=lun)[0]
     assert not export(env.backend, env, 'vol1').changed
+
+
+def test_extend_whose_export_refresh_fails_reports_changed(vg):
+    """The LV grows, then the target layer cannot be reached (LIO not loaded): the task
+    fails, and says it changed something (it said changed: false before)."""
+    import os
+    import pytest
+    if os.path.isdir('/sys/kernel/config/target'):
+        pytest.fail('LIO is loaded on this host: this test needs a host where it is not '
+                    '(rmmod target_core_mod, or run it on a host without LIO)')
+    assert not run_module('volume', dict(backend=vg.backend(), name='grow', size='8M')).failed
+    r = run_module('extend', dict(backend=vg.backend(target_helper='lioadm'), name='grow', size='16M'))
+    assert r.failed and r.changed, r
+    assert 'LIO' in r['msg'], r['msg']
+    assert int(vg.lvs()['grow']['lv_size']) == 16 * MiB
+
+
+def test_cow_size_on_rbd_is_refused_alike_in_check_mode_and_the_real_run(ceph):
+    """RBD snapshots have no CoW area of their own: check mode passed and the real run
+    raised a TypeError.  Both now refuse it, naming the parameter, with nothing made."""
+    b = ceph.backend()
+    assert not run_module('volume', dict(backend=b, name='cw', size='8M')).failed
+    before = ceph.state()
+    for check in (True, False):
+        r = run_module('snapshot', dict(backend=b, volume='cw', name='cw-s', cow_size='4M'), check=check)
+        assert r.failed and not r.changed, r
+        assert "parameter 'cow_size'" in r['msg'] and 'internal error' not in r['msg'], r['msg']
+        assert ceph.state() == before
+    # control: without cow_size the same snapshot is made
+    r = run_module('snapshot', dict(backend=b, volume='cw', name='cw-s'))
+    assert not r.failed and r.changed, r
