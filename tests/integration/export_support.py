@@ -175,6 +175,47 @@ def backing_file(path, size, data=None):
     return path
 
 
+# ------------------------------------------------- module runs in child processes
+_CHILD = r'''
+import json, sys
+sys.path[:0] = [%(integration)r, %(collections)r]
+from support import run_module
+module, args = json.loads(sys.stdin.readline())
+sys.stdin.readline()                                  # the start signal: all go together
+res = run_module(module, args)
+sys.stdout.write('\nRESULT ' + json.dumps(res) + '\n')
+'''
+
+
+def module_child(module, args):
+    """A process that imports the collection, runs ``module`` once ``go`` is called."""
+    import json
+    import sys
+    from support import ROOT
+    code = _CHILD % dict(integration=os.path.join(ROOT, 'tests', 'integration'),
+                         collections=os.path.join(ROOT, '.build', 'collections'))
+    p = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    p.stdin.write(json.dumps([module, args]) + '\n')
+    p.stdin.flush()
+    return p
+
+
+def go(*procs):
+    """Let every started child run its module now (their imports are done or under way)."""
+    for p in procs:
+        p.stdin.write('go\n')
+        p.stdin.flush()
+
+
+def child_result(p, timeout=400):
+    import json
+    out, err = p.communicate(timeout=timeout)
+    line = [x for x in out.splitlines() if x.startswith('RESULT ')]
+    assert line, (out[-2000:], err[-2000:])
+    return json.loads(line[-1][len('RESULT '):])
+
+
 # ------------------------------------------------------------------- fixtures
 # import them into a test module: ``from export_support import tgtd, tgt_env``
 @pytest.fixture

@@ -7,42 +7,12 @@ targets must have the right backing file, LUN 1, its CHAP account bound, and its
 file saved.
 """
 
-import json
 import os
-import subprocess
-import sys
 
-from support import ROOT
-from export_support import GOOD_IQN, backing_file, iscsi_login_ok
+from export_support import (GOOD_IQN, backing_file, child_result, go, iscsi_login_ok,
+                            module_child)
 
 N = 20
-
-CHILD = r'''
-import json, sys
-sys.path[:0] = [%(integration)r, %(collections)r]
-from support import run_module
-args = json.loads(sys.stdin.readline())
-sys.stdin.readline()                                  # the start signal: both go together
-res = run_module('export', args)
-sys.stdout.write('\nRESULT ' + json.dumps(res) + '\n')
-'''
-
-
-def child(args):
-    code = CHILD % dict(integration=os.path.join(ROOT, 'tests', 'integration'),
-                        collections=os.path.join(ROOT, '.build', 'collections'))
-    p = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    p.stdin.write(json.dumps(args) + '\n')
-    p.stdin.flush()
-    return p
-
-
-def result(p):
-    out, err = p.communicate(timeout=300)
-    line = [x for x in out.splitlines() if x.startswith('RESULT ')]
-    assert line, (out[-2000:], err[-2000:])
-    return json.loads(line[-1][len('RESULT '):])
 
 
 def test_two_bulk_exports_at_once_both_succeed_and_every_target_is_right(tgt_env):
@@ -52,12 +22,10 @@ def test_two_bulk_exports_at_once_both_succeed_and_every_target_is_right(tgt_env
         vols = [dict(volume='%s%02d' % (who, i),
                      device_path=backing_file(str(env.dir / ('%s%02d.img' % (who, i))), 1024 ** 2))
                 for i in range(N)]
-        plays[who] = (vols, child(dict(backend=env.backend, volumes=vols,
-                                       connector=dict(initiator=GOOD_IQN))))
-    for vols, p in plays.values():
-        p.stdin.write('go\n')
-        p.stdin.flush()
-    results = dict((who, result(p)) for who, (vols, p) in plays.items())
+        plays[who] = (vols, module_child('export', dict(backend=env.backend, volumes=vols,
+                                                        connector=dict(initiator=GOOD_IQN))))
+    go(*[p for vols, p in plays.values()])
+    results = dict((who, child_result(p, 300)) for who, (vols, p) in plays.items())
     for who, res in results.items():
         assert not res.get('failed'), (who, res.get('msg'))
         assert [e['action'] for e in res['exports']] == ['create'] * N

@@ -9,43 +9,15 @@ target must be live with the right backing device, and the saved config must hol
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from support import ROOT, LoopVG, run_module, sh
+from export_support import child_result, go, module_child
+from support import LoopVG, run_module, sh
 
 N = 5
 INITIATOR = 'iqn.1994-05.com.example:concurrent'
 HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b'
-
-CHILD = r'''
-import json, sys
-sys.path[:0] = [%(integration)r, %(collections)r]
-from support import run_module
-args = json.loads(sys.stdin.readline())
-sys.stdin.readline()                                  # the start signal: both go together
-res = run_module('export', args)
-sys.stdout.write('\nRESULT ' + json.dumps(res) + '\n')
-'''
-
-
-def _child(args):
-    code = CHILD % dict(integration=os.path.join(ROOT, 'tests', 'integration'),
-                        collections=os.path.join(ROOT, '.build', 'collections'))
-    p = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    p.stdin.write(json.dumps(args) + '\n')
-    p.stdin.flush()
-    return p
-
-
-def _result(p):
-    out, err = p.communicate(timeout=400)
-    line = [x for x in out.splitlines() if x.startswith('RESULT ')]
-    assert line, (out[-2000:], err[-2000:])
-    return json.loads(line[-1][len('RESULT '):])
 
 
 def _two_at_once(backend, connector):
@@ -53,11 +25,9 @@ def _two_at_once(backend, connector):
     plays = {}
     for who in ('a', 'b'):
         vols = [dict(volume='cc%s%d' % (who, i)) for i in range(N)]
-        plays[who] = _child(dict(backend=backend, volumes=vols, connector=connector))
-    for p in plays.values():
-        p.stdin.write('go\n')
-        p.stdin.flush()
-    return dict((who, _result(p)) for who, p in plays.items())
+        plays[who] = module_child('export', dict(backend=backend, volumes=vols, connector=connector))
+    go(*plays.values())
+    return dict((who, child_result(p)) for who, p in plays.items())
 
 
 @pytest.fixture(scope='module')
