@@ -137,22 +137,17 @@ def test_thick_extend_with_snapshot_goes_offline(thick_vg):
     ok('snapshot', backend=b, name='ex-s', state='absent')
 
 
-def test_interrupted_copy_removes_the_half_made_volume(thick_vg):
-    """Kill qemu-img in the middle of a clone: the new volume is removed and the reason reported."""
+def _killed_midway(pattern_re, task):
+    """Run ``task()`` while a thread SIGKILLs the qemu-img whose command line matches."""
     import signal
     import threading
     import time
-    vg = thick_vg
-    b = vg.backend()
-    ok('volume', backend=b, name='big-src', size='384M')
-    write_pattern(dev(vg, 'big-src'), 'big')
-    before = vg.lvs()
     killed = []
 
     def killer():
         deadline = time.time() + 120
         while time.time() < deadline and not killed:
-            out = subprocess.run(['pgrep', '-f', 'qemu-img convert .*/half'], stdout=subprocess.PIPE,
+            out = subprocess.run(['pgrep', '-f', pattern_re], stdout=subprocess.PIPE,
                                  universal_newlines=True, check=False).stdout.split()
             for pid in out:
                 os.kill(int(pid), signal.SIGKILL)
@@ -160,9 +155,39 @@ def test_interrupted_copy_removes_the_half_made_volume(thick_vg):
             time.sleep(0.2)
     t = threading.Thread(target=killer)
     t.start()
-    r = mod('volume', backend=b, name='half', source={'volume': 'big-src'})
+    r = task()
     t.join()
     assert killed, 'the copy finished before it could be interrupted'
+    return r
+
+
+def test_interrupted_copy_removes_the_half_made_volume(thick_vg):
+    """Kill qemu-img in the middle of a clone, and of an image copy: the new volume is
+    removed, the reason reported, and the source is unchanged."""
+    vg = thick_vg
+    b = vg.backend()
+    ok('volume', backend=b, name='big-src', size='384M')
+    data = write_pattern(dev(vg, 'big-src'), 'big')
+    before = vg.lvs()
+    r = _killed_midway('qemu-img convert .*/half$',
+                       lambda: mod('volume', backend=b, name='half', source={'volume': 'big-src'}))
     assert r.get('failed'), r
     assert 'qemu-img' in r['msg'] and 'half-made volume half was removed' in r['msg'], r['msg']
     assert vg.lvs() == before, 'a half-made volume or temporary snapshot was left behind'
+    assert_pattern(dev(vg, 'big-src'), data, 'the clone source after the interrupted copy')
+
+    from support import WORKDIR
+    os.makedirs(WORKDIR, exist_ok=True)
+    image = os.path.join(WORKDIR, 'big-%s.raw' % vg.name)      # on the scratch disk, not in RAM
+    with open(image, 'wb') as fh:
+        fh.truncate(VOL)
+    img_data = write_pattern(image, 'big-image')
+    mtime = os.stat(image).st_mtime_ns
+    r = _killed_midway('qemu-img convert .*/half-img$',
+                       lambda: mod('volume', backend=b, name='half-img', source={'image': image}))
+    assert r.get('failed'), r
+    assert 'half-made volume half-img was removed' in r['msg'], r['msg']
+    assert vg.lvs() == before, 'a half-made volume was left behind after the image copy'
+    assert os.stat(image).st_mtime_ns == mtime
+    assert_pattern(image, img_data, 'the source image after the interrupted copy')
+    os.unlink(image)
