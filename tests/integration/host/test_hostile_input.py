@@ -461,3 +461,118 @@ def test_lvm_backend_role_refuses_hostile_devices(ctx, play):
     assert not os.path.exists(MARKER)
     assert _state(ctx.vg) == before
     assert ctx.vg.lvm(['pvs', '--noheadings', '-o', 'pv_name,vg_name']).stdout == pvs_before
+
+
+def _tree(path):
+    """Every file under path with its bytes (what a role run would have written)."""
+    out = {}
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            full = os.path.join(root, name)
+            out[os.path.relpath(full, path)] = (open(full, 'rb').read()
+                                                if os.path.isfile(full) else None)
+    return out
+
+
+_INJ = '$(touch %s)' % MARKER
+_SECRET = 'Good-Secret-123'
+# (role, variables, the variable the failure must name)
+ROLE_CASES = [
+    ('target_helper', {'target_helper_prefix': 'iqn.2010-10.org.openstack:' + _INJ}, 'target_helper_prefix'),
+    ('target_helper', {'target_helper_prefix': 'iqn x;id'}, 'target_helper_prefix'),
+    ('target_helper', {'target_helper_prefix': ['iqn.a:']}, 'target_helper_prefix'),
+    ('target_helper', {'target_helper_ip_address': '127.0.0.1;' + _INJ}, 'target_helper_ip_address'),
+    ('target_helper', {'target_helper_ip_address': '127.0.0.1\n  portal=0.0.0.0'}, 'target_helper_ip_address'),
+    ('target_helper', {'target_helper_ip_address': ['127.0.0.1']}, 'target_helper_ip_address'),
+    ('target_helper', {'target_helper_secondary_ip_addresses': ['10.0.0.1', '`touch %s`' % MARKER]},
+     'target_helper_secondary_ip_addresses[1]'),
+    ('target_helper', {'target_helper_secondary_ip_addresses': [['10.0.0.1']]},
+     'target_helper_secondary_ip_addresses[0]'),
+    ('target_helper', {'target_helper_port': -1}, 'target_helper_port'),
+    ('target_helper', {'target_helper_port': 70000}, 'target_helper_port'),
+    ('target_helper', {'target_helper_port': '3260;' + _INJ}, 'target_helper_port'),
+    ('target_helper', {'target_helper_tgt_control_port': -5}, 'target_helper_tgt_control_port'),
+    ('target_helper', {'target_helper_nvmet_port_id': -1}, 'target_helper_nvmet_port_id'),
+    ('target_helper', {'target_helper_volumes_dir': 'relative/volumes'}, 'target_helper_volumes_dir'),
+    ('target_helper', {'target_helper_volumes_dir': '/TMP/../etc'}, 'target_helper_volumes_dir'),
+    ('target_helper', {'target_helper_volumes_dir': '/TMP/v' + _INJ}, 'target_helper_volumes_dir'),
+    ('target_helper', {'target_helper_volumes_dir': '/TMP/v\ninclude /etc/x'}, 'target_helper_volumes_dir'),
+    ('target_helper', {'target_helper_tgt_conf_dir': '/TMP/conf.d/../../x'}, 'target_helper_tgt_conf_dir'),
+    ('target_helper', {'target_helper_tgt_conf_dir': '/TMP/c;' + _INJ}, 'target_helper_tgt_conf_dir'),
+    ('target_helper', {'target_helper_systemd_dir': 'systemd'}, 'target_helper_systemd_dir'),
+    ('target_helper', {'target_helper_systemd_dir': '/TMP/s $(id)'}, 'target_helper_systemd_dir'),
+    ('target_helper', {'target_helper_default_chap': {'username': 'u;' + _INJ, 'password': _SECRET}},
+     'target_helper_default_chap.username'),
+    ('target_helper', {'target_helper_default_chap': {'username': 'user', 'password': 'Aa1' + _INJ}},
+     'target_helper_default_chap.password'),
+    ('target_helper', {'target_helper_default_chap': {'username': 'user', 'password': 'Secret-with\nnewline'}},
+     'target_helper_default_chap.password'),
+    ('target_helper', {'target_helper_default_chap': {'username': ['u'], 'password': _SECRET}},
+     'target_helper_default_chap.username'),
+    ('target_helper', {'target_helper_name': 'lioadm', 'target_helper_discovery_chap':
+                       {'username': 'd' + _INJ, 'password': _SECRET}}, 'target_helper_discovery_chap.username'),
+    ('target_helper', {'target_helper_name': 'lioadm', 'target_helper_discovery_chap':
+                       {'username': 'd', 'password': 'x password=' + _SECRET}}, 'target_helper_discovery_chap.password'),
+    ('target_helper', {'target_helper_name': 'lioadm', 'target_helper_discovery_chap':
+                       {'username': 'd', 'password': _SECRET, 'mutual_username': 'm userid=x'}},
+     'target_helper_discovery_chap.mutual_username'),
+    ('target_helper', {'target_helper_name': 'lioadm', 'target_helper_discovery_chap':
+                       {'username': 'd', 'password': _SECRET, 'mutual_username': 'm',
+                        'mutual_password': 'Mutual;' + _INJ}}, 'target_helper_discovery_chap.mutual_password'),
+    ('managed_node', {'managed_node_venv': 'opt/venv'}, 'managed_node_venv'),
+    ('managed_node', {'managed_node_venv': '/TMP/../../opt'}, 'managed_node_venv'),
+    ('managed_node', {'managed_node_venv': '/TMP/v;' + _INJ}, 'managed_node_venv'),
+    ('managed_node', {'managed_node_venv': ['/TMP/v']}, 'managed_node_venv'),
+    ('managed_node', {'managed_node_method': 'venv;' + _INJ}, 'managed_node_method'),
+]
+
+
+def _sub(value, tmp):
+    if isinstance(value, str):
+        return value.replace('/TMP', tmp)
+    if isinstance(value, list):
+        return [_sub(v, tmp) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _sub(v, tmp)) for k, v in value.items())
+    return value
+
+
+def test_target_helper_and_managed_node_roles_refuse_hostile_input(tmp_path, play):
+    """Both roles: $(...), metacharacters, lists, bad ports, relative and traversing paths -
+    each refused naming the variable, before any command or file write (one play)."""
+    tmp = str(tmp_path / 'role')
+    os.makedirs(tmp)
+    base = {'target_helper': {
+        'target_helper_name': 'tgtadm', 'target_helper_protocol': 'iscsi',
+        'target_helper_ip_address': '127.0.0.1', 'target_helper_port': 3260,
+        'target_helper_volumes_dir': tmp + '/volumes', 'target_helper_install_packages': False,
+        'target_helper_manage_service': False, 'target_helper_tgt_conf_dir': tmp + '/conf.d',
+        'target_helper_systemd_dir': tmp + '/systemd'},
+        'managed_node': {'managed_node_method': 'venv', 'managed_node_venv': tmp + '/venv'}}
+    before = _tree(tmp)
+    tasks = []
+    for i, (role, over, _) in enumerate(ROLE_CASES):
+        v = dict(base[role])
+        if over.get('target_helper_name') == 'lioadm':
+            v['target_helper_protocol'] = 'iscsi'
+        v.update(_sub(over, tmp))
+        tasks.append({'name': 'hostile %d' % i, 'block': [{
+            'name': 'role %s %d' % (role, i),
+            'ansible.builtin.include_role': {'name': 'cinderkit.storage.' + role}, 'vars': v}],
+            'rescue': [{'name': 'refused %d' % i, 'ansible.builtin.debug': {'msg': 'refused'}}]})
+    results = play.run(tasks)
+    failed = [r for r in results if r['_status'] == 'failed']
+    refused = [r for r in results if r['_task'].startswith('refused')]
+    assert len(refused) == len(ROLE_CASES), json.dumps(results)[-3000:]
+    assert len(failed) == len(ROLE_CASES), [r['_task'] for r in failed]
+    for (role, over, var), r in zip(ROLE_CASES, failed):
+        text = json.dumps(r)
+        msg = r.get('msg', '') if isinstance(r.get('msg'), str) else text
+        assert var in msg, (over, msg)
+        # refused by argument_specs or the role's first checks, never by a command
+        assert ' : Check' in r.get('_task', '') or 'argument' in text.lower() \
+            or 'Validating' in text, (over, r.get('_task'), text[-800:])
+        assert _SECRET not in text and 'Mutual;' not in text and 'Aa1$' not in text
+    assert not any(r.get('changed') for r in results)
+    assert not os.path.exists(MARKER)
+    assert _tree(tmp) == before
