@@ -53,6 +53,19 @@ def _read(path):
         return None
 
 
+def refused_with_nothing_changed(tmp, kind, base_args, save):
+    """Every hostile case of ``kind`` fails clearly and leaves the saved config as it was."""
+    saved = _read(save)
+    for name, over in hostile_cases(tmp, kind):
+        args = dict(base_args)
+        args.update(over)
+        r = run_module('export', args)
+        assert r.failed and not r.changed, (name, r)
+        assert 'internal error' not in r['msg'], (name, r['msg'])
+        assert _read(save) == saved, '%s changed the saved config' % name
+    return saved
+
+
 @pytest.fixture(scope='module')
 def vg(kernel_targets):
     for m in ('target_core_mod', 'iscsi_target_mod', 'target_core_iblock', 'nvmet', 'nvmet-tcp'):
@@ -71,14 +84,8 @@ def test_lio_hostile_exports_then_targetctl_restore(vg, tmp_path):
     assert not good.failed, good
     iqn = good['connection_info']['data']['target_iqn']
     try:
-        saved = _read(save)
-        for name, over in hostile_cases(tmp_path, 'lio'):
-            args = dict(backend=b, volume='rh', connector=dict(initiator=GOOD_IQN))
-            args.update(over)
-            r = run_module('export', args)
-            assert r.failed and not r.changed, (name, r)
-            assert 'internal error' not in r['msg'], (name, r['msg'])
-            assert _read(save) == saved, '%s changed the saved config' % name
+        refused_with_nothing_changed(tmp_path, 'lio', dict(
+            backend=b, volume='rh', connector=dict(initiator=GOOD_IQN)), save)
         # a reboot: LIO's runtime state goes, the boot service restores the saved file
         sh(['targetctl', 'clear'])
         assert not any(t.wwn == iqn for t in rtslib_fb.root.RTSRoot().targets)
@@ -104,14 +111,8 @@ def test_nvmet_hostile_exports_then_the_role_restore(vg, tmp_path):
     nqn = 'nqn.nvme-rh-rh'
     sub = '/sys/kernel/config/nvmet/subsystems/' + nqn
     try:
-        saved = _read(NVMET_SAVE)
-        for name, over in hostile_cases(tmp_path, 'nvmet'):
-            args = dict(backend=b, volume='rh', connector=dict(nqn=GOOD_NQN))
-            args.update(over)
-            r = run_module('export', args)
-            assert r.failed and not r.changed, (name, r)
-            assert 'internal error' not in r['msg'], (name, r['msg'])
-            assert _read(NVMET_SAVE) == saved, '%s changed the saved config' % name
+        saved = refused_with_nothing_changed(tmp_path, 'nvmet', dict(
+            backend=b, volume='rh', connector=dict(nqn=GOOD_NQN)), NVMET_SAVE)
         conf = json.loads(saved)
         assert [s for s in conf['subsystems'] if s['nqn'] == nqn]
         # a reboot of nvmet: drop our subsystem from configfs, restore from the saved file
