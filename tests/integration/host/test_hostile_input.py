@@ -551,7 +551,7 @@ def test_target_helper_and_managed_node_roles_refuse_hostile_input(tmp_path, pla
         'managed_node': {'managed_node_method': 'venv', 'managed_node_venv': tmp + '/venv'}}
     before = _tree(tmp)
     tasks = []
-    for i, (role, over, _) in enumerate(ROLE_CASES):
+    for i, (role, over, _words) in enumerate(ROLE_CASES):
         v = dict(base[role])
         if over.get('target_helper_name') == 'lioadm':
             v['target_helper_protocol'] = 'iscsi'
