@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, InvalidParameter, NotFound)
+    CinderkitError, Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import (
     Backing, Chap, Export, ExportSpec, GENERATED_PASSWORD_LEN, GENERATED_USERNAME_LEN,
@@ -340,6 +340,8 @@ def plan(m, helper, items):
     for item in items:
         item.actual = exports.get(item.volume)
         item.before = item.actual
+        if item.actual is not None and item.actual.extra.get('foreign'):
+            raise Conflict(item.actual.extra['foreign'])
         if item.state == 'absent':
             item.action = 'delete' if item.actual is not None else 'none'
             continue
@@ -396,6 +398,9 @@ def plan_ensure_all(m, helper):
         item = ExportItem(volume, 'present')
         item.actual = item.before = actual
         if actual.live and actual.persisted and not actual.extra.get('missing_lun'):
+            continue
+        if actual.extra.get('foreign'):
+            helper.warnings.append(actual.extra['foreign'])
             continue
         if actual.auth is not None and not actual.auth.password:
             # live without a saved secret: nothing to restore from, report it

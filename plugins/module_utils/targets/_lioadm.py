@@ -33,7 +33,8 @@ import uuid
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, MissingDependency)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
-    Backing, Chap, Export, Target, register_target, write_private)
+    Backing, Chap, Export, Target, register_target)
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets._record import OwnerRecord
 
 LUN = 0
 TPG_TAG = 1
@@ -143,28 +144,18 @@ class LioAdm(Target):
     def records(self):
         """{'plugin/name': wwn} of the backstores this helper made."""
         if self._records is None:
-            try:
-                with open(self.record_file) as fh:
-                    data = json.load(fh)
-                self._records = dict((k, v) for k, v in data.get('backstores', {}).items()
-                                     if isinstance(k, str) and isinstance(v, str))
-            except (IOError, OSError, ValueError, AttributeError):
-                self._records = {}
-        return self._records
+            self._records = OwnerRecord(self.record_file, ('backstores',), self)
+        return self._records.section('backstores')
 
     def _record(self, so, wwn=None):
         """Record (or forget) backstore ``so`` at once: a task that fails later must still
         find its own backstore recorded on the next run."""
+        self.records()
         key = '%s/%s' % (so.plugin, so.name)
         if wwn is None:
-            self.records().pop(key, None)
+            self._records.forget('backstores', key)
         else:
-            self.records()[key] = wwn
-        if self.runner.check_mode:
-            return
-        with self.lock():
-            write_private(self.record_file, json.dumps(
-                dict(version=1, backstores=self.records()), indent=2, sort_keys=True) + '\n')
+            self._records.set('backstores', key, wwn)
 
     def ensure_writable(self):
         from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (

@@ -13,6 +13,15 @@ State: configfs (``/sys/kernel/config/nvmet``, read in one walk) and the
 saved configuration ``/etc/nvmet/config.json`` in nvmetcli's layout
 (written whole, 0600, once per task), which ``nvmetcli restore`` or the
 target_helper role's ``cinderkit-nvmet-restore`` unit loads at boot.
+
+Ownership: the subsystems, ports and host entries this helper makes are
+recorded in ``cinderkit-nvmet.json`` beside the saved configuration
+(``_record.OwnerRecord``).  A subsystem is ours when the record names it with
+the serial it still has (``attr_serial``, random, set when it is made, kept
+by the saved configuration); a port when the record names it with the
+address it still has; a host entry when the record names it.  Anything else
+named like an export is reported, holds its volume (a delete is refused),
+and is never changed or removed (``subsystem_problem``, ``port_decision``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,15 +31,67 @@ __metaclass__ = type
 import errno
 import json
 import os
+import secrets
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     Backing, Export, Target, nqn_problem, register_target, volume_uuid, write_private)
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets._record import OwnerRecord
 
 ROOT = '/sys/kernel/config/nvmet'
 SAVE_FILE = '/etc/nvmet/config.json'
 TRANSPORTS = {'nvmet_tcp': 'tcp', 'nvmet_rdma': 'rdma'}
+RECORD_NAME = 'cinderkit-nvmet.json'
+ADDR_KEYS = ('trtype', 'adrfam', 'traddr', 'trsvcid')
+
+
+def new_serial():
+    """A subsystem serial that marks it as ours: 20 hex digits (nvmet's limit is 20)."""
+    return secrets.token_hex(10)
+
+
+def port_key(addr):
+    """The address a port listens on, as the record keeps it: ``tcp:ipv4:10.0.0.1:4420``."""
+    return ':'.join(str(addr.get(k)) for k in ADDR_KEYS)
+
+
+def subsystem_problem(nqn, serial, recorded, record_file):
+    """Why subsystem ``nqn`` is not ours (its fix included), or None when it is.
+
+    ``serial``: the subsystem's serial (None where the kernel has no attr_serial);
+    ``recorded``: the serial our record keeps for ``nqn`` (None: we never made it).
+    """
+    if recorded is None:
+        why = 'was not made by cinderkit (%s does not name it)' % record_file
+    elif serial is not None and serial != recorded:
+        why = ('has serial %s, not the one cinderkit gave it: another tool re-made it'
+               % serial)
+    else:
+        return None
+    return ('nvmet subsystem %s %s; it is left alone: remove it yourself (nvmetcli, or '
+            'rmdir in configfs), or export the volume under another target_prefix' % (nqn, why))
+
+
+def port_decision(pid, have, want, recorded):
+    """'create' or 'reuse' for port ``pid``; raises Conflict for a port that is not ours to use.
+
+    ``have``: the live port's address attributes (None: no such port); ``want``: the address
+    this backend needs; ``recorded``: the address our record keeps for ``pid`` (``port_key``).
+    """
+    if have is None:
+        return 'create'
+    diff = dict((k, v) for k, v in want.items() if have.get(k) != v)
+    if diff:
+        raise Conflict('nvmet port %d exists with %s; this backend wants %s. Use another '
+                       'nvmet_port_id, or the same address and port'
+                       % (pid, ', '.join('%s=%s' % (k, have.get(k)) for k in sorted(diff)),
+                          ', '.join('%s=%s' % (k, v) for k, v in sorted(diff.items()))))
+    if recorded != port_key(have):
+        raise Conflict('nvmet port %d (%s) was not made by cinderkit; it is left alone: set '
+                       'nvmet_port_id to a free port id (and target_port to a free TCP port), or '
+                       'remove the port yourself' % (pid, port_key(have)))
+    return 'reuse'
 
 
 def _read(path, default=None):
@@ -119,6 +180,7 @@ class Nvmet(Target):
         self.root = root
         self.save_file = save_file
         self._state = None
+        self._owned = None
 
     @property
     def transport(self):
@@ -153,6 +215,7 @@ class Nvmet(Target):
         if spec.backing.kind not in ('block', 'file'):
             raise NotSupported('the nvmet helper exports block devices and files, not %s'
                                % spec.backing.kind)
+        self.check_ports()
 
     def initiator_problem(self, name):
         return nqn_problem(name)
@@ -169,6 +232,28 @@ class Nvmet(Target):
                 return json.load(fh)
         except (IOError, OSError, ValueError):
             return {}
+
+    @property
+    def record_file(self):
+        return os.path.join(os.path.dirname(self.save_file), RECORD_NAME)
+
+    @property
+    def owned(self):
+        """The record of the subsystems, ports and hosts this helper made."""
+        if self._owned is None:
+            self._owned = OwnerRecord(self.record_file, ('subsystems', 'ports', 'hosts'), self)
+        return self._owned
+
+    def _subsystem_problem(self, nqn, sub):
+        serial = (sub or {}).get('attr', {}).get('serial')
+        return subsystem_problem(nqn, serial, self.owned.get('subsystems', nqn), self.record_file)
+
+    def _require_ours(self, nqn, sub=None):
+        if sub is None:
+            sub = self._load().subsystems.get(nqn)
+        problem = self._subsystem_problem(nqn, sub) if sub is not None else None
+        if problem:
+            raise Conflict(problem)
 
     def list_exports(self, refresh=False):
         state = self._load(refresh)
@@ -187,6 +272,9 @@ class Nvmet(Target):
             extra = dict(nsid=nsid)
             if ns is not None:
                 extra['uuid'] = ns.get('device', {}).get('uuid')
+            foreign = self._subsystem_problem(nqn, sub)
+            if foreign:
+                extra['foreign'] = foreign
             if live is not None:
                 ports = [p for p in state.ports.values() if nqn in p['subsystems']]
                 extra['ports'] = sorted(p['portid'] for p in ports)
@@ -245,22 +333,22 @@ class Nvmet(Target):
                                         trsvcid=str(port), trtype=self.transport)))
         return out
 
+    def check_ports(self):
+        """Conflict for the first port this backend needs that is not ours to use (a read)."""
+        state = self._load()
+        for pid, addr in self._port_specs():
+            have = state.ports[pid]['addr'] if pid in state.ports else None
+            port_decision(pid, have, addr, self.owned.get('ports', str(pid)))
+
     def _link_ports(self, nqn):
         state = self._load()
         for pid, addr in self._port_specs():
             ppath = self._path('ports', pid)
-            made = False
-            if pid in state.ports:
-                have = state.ports[pid]['addr']
-                diff = dict((k, v) for k, v in addr.items() if have.get(k) != v)
-                if diff:
-                    raise Conflict('nvmet port %d exists with %s; this backend wants %s. Use another '
-                                   'nvmet_port_id, or the same address and port'
-                                   % (pid, ', '.join('%s=%s' % (k, have.get(k)) for k in sorted(diff)),
-                                      ', '.join('%s=%s' % (k, v) for k, v in sorted(diff.items()))))
-            else:
+            have = state.ports[pid]['addr'] if pid in state.ports else None
+            made = port_decision(pid, have, addr, self.owned.get('ports', str(pid))) == 'create'
+            if made:
+                self.owned.set('ports', str(pid), port_key(addr))      # before it exists
                 os.mkdir(ppath)
-                made = True
                 for key in ('adrfam', 'traddr', 'trsvcid', 'trtype'):
                     _write(os.path.join(ppath, 'addr_' + key), addr[key])
                 state.ports[pid] = dict(portid=pid, addr=addr, param={}, referrals=[], subsystems=[])
@@ -273,6 +361,7 @@ class Nvmet(Target):
                 if made:
                     try:
                         os.rmdir(ppath)
+                        self.owned.forget('ports', str(pid))
                     except OSError:
                         pass
                     state.ports.pop(pid, None)
@@ -292,6 +381,7 @@ class Nvmet(Target):
         for h in sorted(want - have):
             hpath = self._path('hosts', h)
             if not os.path.isdir(hpath):
+                self.owned.set('hosts', h, True)                      # before it exists
                 os.mkdir(hpath)
             os.symlink(hpath, os.path.join(spath, 'allowed_hosts', h))
 
@@ -323,9 +413,15 @@ class Nvmet(Target):
         nqn = self.target_name(spec.volume)
         spath = self._path('subsystems', nqn)
         fresh = not os.path.isdir(spath)
+        if not fresh:
+            self._require_ours(nqn)
         try:
             if fresh:
+                # a restore keeps the serial hosts saw; a new subsystem gets a new one
+                serial = self.owned.get('subsystems', nqn) or new_serial()
+                self.owned.set('subsystems', nqn, serial)             # before it exists
                 os.mkdir(spath)
+                self._set_serial(spath, serial)
             self._hosts(spath, spec)
             self._namespace(spath, spec)
             self._link_ports(nqn)
@@ -336,13 +432,19 @@ class Nvmet(Target):
                 raise
             raise CinderkitError('nvmet could not export %s: %s' % (spec.volume, exc))
 
+    def _set_serial(self, spath, serial):
+        path = os.path.join(spath, 'attr_serial')
+        if os.path.exists(path):            # Linux < 5.x: the record alone marks it
+            _write(path, serial)
+
     def ensure_export(self, spec, actual):
         self.create_export(spec)
 
     def update_export(self, spec, actual):
         with self.lock():
-            spath = self._path('subsystems', self.target_name(spec.volume))
-            self._hosts(spath, spec)
+            nqn = self.target_name(spec.volume)
+            self._require_ours(nqn)
+            self._hosts(self._path('subsystems', nqn), spec)
 
     def _delete_subsystem(self, nqn):
         state = self._load()
@@ -365,20 +467,23 @@ class Nvmet(Target):
         if os.path.isdir(spath):
             os.rmdir(spath)
         state.subsystems.pop(nqn, None)
-        # hosts no subsystem allows any more
+        self.owned.forget('subsystems', nqn)
+        # host entries we made that no subsystem allows any more
         used = set()
         for s in _listdir(self._path('subsystems')):
             used.update(_listdir(self._path('subsystems', s, 'allowed_hosts')))
         for h in _listdir(self._path('hosts')):
-            if h not in used:
+            if h not in used and self.owned.get('hosts', h):
                 try:
                     os.rmdir(self._path('hosts', h))
+                    self.owned.forget('hosts', h)
                 except OSError:
                     pass
 
     def remove_export(self, actual):
         with self.lock():
             if os.path.isdir(self._path('subsystems', actual.target_name)):
+                self._require_ours(actual.target_name)
                 self._delete_subsystem(actual.target_name)
 
     def commit(self):
