@@ -71,18 +71,20 @@ def zero_device(runner, path, size, blocksize='1M', ionice=None, hold=None):
     return 'dd'
 
 
-def copy_device(runner, src, dst, size, target_is_zero=False):
-    """Copy ``src`` (raw) to the existing device ``dst``, sparse-aware."""
+def copy_device(runner, src, dst, size, target_is_zero=False, timeout=None):
+    """Copy ``src`` (raw) to the existing device ``dst``, sparse-aware (at most ``timeout`` s)."""
     runner.packages.update(PACKAGES)
     argv = ['qemu-img', 'convert', '-n', '-f', 'raw', '-O', 'raw', '-t', 'none', '-T', 'none']
     if target_is_zero:
         argv.append('--target-is-zero')
     argv += [src, dst]
-    runner.run(argv, write=True)
+    runner.run(argv, write=True, timeout=timeout)
 
 
-def inspect_image(runner, location, fmt='auto', param='source.image'):
-    """qemu-img info of an image file or URL; refuse what is unsafe or unsupported."""
+def inspect_image(runner, location, fmt='auto', param='source.image', timeout=None):
+    """qemu-img info of an image file or URL; refuse what is unsafe or unsupported.
+
+    ``timeout`` bounds each ``qemu-img info`` (a URL whose server stalls)."""
     runner.packages.update(PACKAGES)
     is_url = bool(URL_RE.match(location))
     if not is_url:
@@ -99,9 +101,10 @@ def inspect_image(runner, location, fmt='auto', param='source.image'):
     if fmt != 'auto':
         argv += ['-f', fmt]
     argv.append(location)
-    res = runner.run(argv, check=False)
+    res = runner.run(argv, check=False, timeout=timeout)
     if not res.ok and fmt != 'auto':
-        probe = runner.run(['qemu-img', 'info', '--output', 'json', location], check=False)
+        probe = runner.run(['qemu-img', 'info', '--output', 'json', location], check=False,
+                           timeout=timeout)
         if probe.ok:
             try:
                 actual = json.loads(probe.stdout).get('format')
@@ -134,13 +137,13 @@ def inspect_image(runner, location, fmt='auto', param='source.image'):
                 actual_size=info.get('actual-size'), is_url=is_url)
 
 
-def image_to_device(runner, image, dst, target_is_zero=False):
+def image_to_device(runner, image, dst, target_is_zero=False, timeout=None):
     runner.packages.update(PACKAGES)
     argv = ['qemu-img', 'convert', '-n', '-f', image['format'], '-O', 'raw', '-t', 'none']
     if target_is_zero:
         argv.append('--target-is-zero')
     argv += [image['location'], dst]
-    runner.run(argv, write=True)
+    runner.run(argv, write=True, timeout=timeout)
 
 
 def image_matches(runner, path, fmt, size_bytes):
@@ -158,7 +161,7 @@ def image_matches(runner, path, fmt, size_bytes):
     return ok, info
 
 
-def device_to_image(runner, src, image):
+def device_to_image(runner, src, image, timeout=None):
     """Write ``src`` to image['path'] (raw/qcow2), atomically through a temp file."""
     runner.packages.update(PACKAGES)
     path = image['path']
@@ -168,7 +171,7 @@ def device_to_image(runner, src, image):
         argv.append('-c')
     argv += [src, tmp]
     try:
-        runner.run(argv, write=True)
+        runner.run(argv, write=True, timeout=timeout)
         if not runner.check_mode:
             os.chmod(tmp, image.get('mode', 0o600))
             os.rename(tmp, path)

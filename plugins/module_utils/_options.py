@@ -142,6 +142,10 @@ def common_opts():
                         'example "-c3" for idle only priority.'),
         cfg.StrOpt('volume_dd_blocksize', default='1M',
                    help='The default block size used when copying/clearing volumes.'),
+        # cinderkit addition: a copy from a stalled URL or device must end, not hang the play
+        cfg.IntOpt('copy_timeout', default=3600, min=0,
+                   help='Seconds one copy (clone, image in or out) may take before it is '
+                        'stopped and its half-made volume removed; 0 = no limit (cinderkit).'),
         cfg.StrOpt('filter_function',
                    help='String representation for an equation that will be used '
                         'to filter hosts.'),

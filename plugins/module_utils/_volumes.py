@@ -216,7 +216,8 @@ def _plan_create(driver, runner, inv, it):
         base = svol.size_bytes
     else:
         driver.require('image', 'copying an image to a volume')
-        it.image = _copy.inspect_image(runner, src['image'], src['format'], '%s.image' % sparam)
+        it.image = _copy.inspect_image(runner, src['image'], src['format'], '%s.image' % sparam,
+                                       timeout=driver.copy_timeout)
         base = it.image['virtual_size']
         if it.size_bytes is not None and it.size_bytes < base and not src['grow']:
             raise InvalidParameter(_size_param(it), 'image %s has a virtual size of %s, more than the '

@@ -252,12 +252,16 @@ def pattern(seed, size):
 
 class RangeHTTPServer(object):
     """Serve one directory over http://127.0.0.1:PORT/ with HEAD and Range support
-    (qemu-img's curl driver needs both).  Use as a context manager."""
+    (qemu-img's curl driver needs both).  Use as a context manager.
 
-    def __init__(self, directory):
+    ``stall_from``: a range read starting at or past this offset gets no answer until the
+    server stops (a server that hangs mid-copy)."""
+
+    def __init__(self, directory, stall_from=None):
         import http.server
         import threading
         root = directory
+        self.stopping = stopping = threading.Event()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
@@ -289,6 +293,9 @@ class RangeHTTPServer(object):
                     a, b = rng[6:].split('-', 1)
                     start = int(a) if a else 0
                     end = min(int(b), size - 1) if b else size - 1
+                    if stall_from is not None and start >= stall_from:
+                        stopping.wait(600)
+                        return
                     self.send_response(206)
                     self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, size))
                 else:
@@ -312,5 +319,6 @@ class RangeHTTPServer(object):
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()

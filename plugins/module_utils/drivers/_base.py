@@ -235,6 +235,11 @@ class VolumeDriver(object):
 
     default_backend_name = 'backend'
 
+    @property
+    def copy_timeout(self):
+        """Seconds one copy may take (the backend's ``copy_timeout``), None for no limit."""
+        return int(self.config.get('copy_timeout') or 0) or None
+
     def validate_name(self, name, param='name'):
         """Raise InvalidParameter for names this backend cannot hold."""
         raise NotImplementedError

@@ -549,7 +549,7 @@ class LVMDriver(VolumeDriver):
         try:
             self._settle([spec.name])
             _copy.copy_device(self.runner, src_path, self.local_path(spec.name), src_size,
-                              target_is_zero=False)
+                              target_is_zero=False, timeout=self.copy_timeout)
         except BaseException as exc:
             self._remove_half_made(spec.name, exc)
             raise
@@ -713,7 +713,7 @@ class LVMDriver(VolumeDriver):
         try:
             self._settle([spec.name])
             _copy.image_to_device(self.runner, image, self.local_path(spec.name),
-                                  target_is_zero=(lvm_type == 'thin'))
+                                  target_is_zero=(lvm_type == 'thin'), timeout=self.copy_timeout)
         except BaseException as exc:
             self._remove_half_made(spec.name, exc)
             raise
@@ -721,7 +721,8 @@ class LVMDriver(VolumeDriver):
 
     def copy_volume_to_image(self, name, image):
         self._activate_for_read(name)
-        return _copy.device_to_image(self.runner, self.local_path(name), image)
+        return _copy.device_to_image(self.runner, self.local_path(name), image,
+                                     timeout=self.copy_timeout)
 
     # -- manage -----------------------------------------------------------------
     # Cinder's LVM driver: manage_existing renames the LV to the volume's name;

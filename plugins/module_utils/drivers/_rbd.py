@@ -884,14 +884,16 @@ class RBDDriver(VolumeDriver):
         self.check_space([spec])
         self.create_volumes([spec])
         try:
-            _copy.image_to_device(self.runner, image, self.qemu_spec(spec.name), target_is_zero=True)
+            _copy.image_to_device(self.runner, image, self.qemu_spec(spec.name), target_is_zero=True,
+                                  timeout=self.copy_timeout)
         except BaseException as exc:
             self._remove_half_made(spec.name, exc)
             raise
         self.refresh(spec.name)
 
     def copy_volume_to_image(self, name, image):
-        return _copy.device_to_image(self.runner, self.qemu_spec(name), image)
+        return _copy.device_to_image(self.runner, self.qemu_spec(name), image,
+                                     timeout=self.copy_timeout)
 
     # -- manage --------------------------------------------------------------------------
     def _ref_name(self, existing_ref, what='image'):

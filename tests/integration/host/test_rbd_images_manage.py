@@ -153,3 +153,26 @@ def test_block_device_into_an_rbd_volume(ck, ceph, tmp_path, need):
         assert ceph.allocated('moved') <= 8 * MiB
     finally:
         subprocess.run(['losetup', '--detach', loop], check=False)
+
+
+def test_a_stalled_image_url_ends_at_copy_timeout_and_leaves_no_volume(ck, ceph, tmp_path, need):
+    """qemu-img's curl driver waits on a server that stops answering; copy_timeout ends it."""
+    need('qemu-img')
+    from support import RangeHTTPServer
+    data = pattern(37, 2 * MiB)
+    with open(str(tmp_path / 'img.raw'), 'wb') as fh:
+        fh.truncate(16 * MiB)
+        fh.seek(8 * MiB)
+        fh.write(data)
+    b = ceph.backend(copy_timeout=3)
+    # the control: the same server, answering, gives a volume with the image's bytes
+    with RangeHTTPServer(str(tmp_path)) as srv:
+        r = ck('volume', backend=b, name='url-ok', source={'image': srv.url('img.raw')})
+    assert not r.get('failed'), r
+    assert ceph.read('url-ok', 8 * MiB, len(data)) == data
+    # the server answers the probe (qemu-img info reads the start) and then stalls
+    with RangeHTTPServer(str(tmp_path), stall_from=4 * MiB) as srv:
+        r = ck('volume', backend=b, name='url-stall', source={'image': srv.url('img.raw')})
+    assert r.get('failed') and 'timed out after 3 seconds' in r['msg'], r
+    assert 'url-stall' not in ceph.images(), 'the half-made volume was left'
+    assert ck('volume', backend=b, name='url-ok', state='absent')['changed']

@@ -189,3 +189,86 @@ def test_nvmet_lost_export_comes_back_through_ensure_and_the_boot_restore(nvmet)
     finally:
         disconnect(nqn)
         vol.close()
+
+
+NVMET = '/sys/kernel/config/nvmet'
+FOREIGN_HOST = 'nqn.2014-08.org.example:their-host'
+
+
+def _tree():
+    """Every node, link and attribute value of nvmet's configfs: what 'nothing changed' means."""
+    out = []
+    for top, dirs, files in os.walk(NVMET):
+        for name in sorted(dirs + files):
+            full = os.path.join(top, name)
+            if os.path.islink(full):
+                out.append((full, '->', os.readlink(full)))
+            elif os.path.isfile(full):
+                try:
+                    out.append((full, open(full).read()))
+                except OSError:
+                    out.append((full, None))
+            else:
+                out.append((full,))
+    return sorted(out, key=repr)
+
+
+def _hand_made_subsystem(nqn, device):
+    """A subsystem made the way an administrator (or another tool) makes one."""
+    s = '%s/subsystems/%s' % (NVMET, nqn)
+    os.mkdir(s)
+    open(s + '/attr_allow_any_host', 'w').write('0')
+    os.mkdir(s + '/namespaces/1')
+    open(s + '/namespaces/1/device_path', 'w').write(device)
+    open(s + '/namespaces/1/enable', 'w').write('1')
+    return s
+
+
+def test_nvmet_leaves_subsystems_ports_and_hosts_it_did_not_make_alone(nvmet):
+    vol = Vol(nvmet, 'nvol3')
+    nqn = 'nqn.%s-nvol3' % PREFIX
+    os.makedirs('%s/hosts/%s' % (NVMET, FOREIGN_HOST), exist_ok=True)
+    port9 = '%s/ports/9' % NVMET
+    try:
+        # 1. a subsystem named like our export, made by hand on our volume: not ours
+        _hand_made_subsystem(nqn, vol.path)
+        before = _tree()
+        for args in (dict(initiators=[host_nqn()]), dict(state='absent')):
+            res = vol.export(**args)
+            assert res.failed and nqn in res['msg'] and 'not made by cinderkit' in res['msg'], res
+            assert not res.changed and _tree() == before
+        res = run_module('volume', dict(backend=vol.backend, name='nvol3', state='absent'))
+        assert res.failed and nqn in res['msg'], res                 # it holds the volume
+        assert read(vol.path, len(vol.data)) == vol.data and _tree() == before
+        _drop_from_configfs(nqn)
+        # 2. our own subsystem, removed and re-made by hand under the same NQN: not ours any more
+        assert not vol.export(initiators=[host_nqn()]).failed
+        _drop_from_configfs(nqn)
+        _hand_made_subsystem(nqn, vol.path)
+        res = vol.export(state='absent')
+        assert res.failed and 'another tool re-made it' in res['msg'], res
+        assert os.path.isdir('%s/subsystems/%s' % (NVMET, nqn))
+        _drop_from_configfs(nqn)
+        # the negative control: our own export goes, and with it only the host entry we made
+        assert not vol.export(initiators=[host_nqn()]).failed
+        gone = vol.export(state='absent')
+        assert not gone.failed and gone.changed, gone
+        assert os.path.isdir('%s/hosts/%s' % (NVMET, FOREIGN_HOST)), 'a foreign host entry went'
+        # 3. a port made by hand on the address a backend wants
+        os.mkdir(port9)
+        for k, v in dict(adrfam='ipv4', traddr='127.0.0.1', trsvcid='4429', trtype='tcp').items():
+            open('%s/addr_%s' % (port9, k), 'w').write(v)
+        other = nvmet.backend(target_helper='nvmet', target_protocol='nvmet_tcp',
+                              target_ip_address='127.0.0.1', target_port=4429,
+                              target_prefix='nvme-foreign-port', nvmet_port_id=9)
+        before = _tree()
+        res = run_module('export', dict(backend=other, volume='nvol3', initiators=[host_nqn()]))
+        assert res.failed and 'nvmet port 9' in res['msg'] and 'not made by cinderkit' in res['msg']
+        assert _tree() == before and os.listdir(port9 + '/subsystems') == []
+    finally:
+        if os.path.isdir('%s/subsystems/%s' % (NVMET, nqn)):
+            _drop_from_configfs(nqn)
+        if os.path.isdir(port9):
+            os.rmdir(port9)
+        vol.close()
+        os.rmdir('%s/hosts/%s' % (NVMET, FOREIGN_HOST))
