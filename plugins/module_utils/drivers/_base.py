@@ -36,7 +36,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    InvalidParameter, NotSupported)
+    CinderkitError, InvalidParameter, NotSupported)
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -71,6 +71,18 @@ CAPABILITIES = {
 
 _REGISTRY = {}
 _ALIASES = {}
+
+
+def note_half_made(exc, name, failure=None):
+    """Say in ``exc`` what became of the half-made volume ``name`` after a failed copy:
+    removed, or left (``failure``: why the removal failed), never a claim that is not true."""
+    if not isinstance(exc, CinderkitError):
+        return
+    if failure is None:
+        exc.msg = '%s; the half-made volume %s was removed' % (exc.msg, name)
+    else:
+        exc.msg = ('%s; the half-made volume %s could not be removed (%s): delete it '
+                   '(state: absent) once nothing holds it' % (exc.msg, name, failure))
 
 
 def register(name, aliases=()):

@@ -31,7 +31,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
 from ansible_collections.cinderkit.storage.plugins.module_utils._locks import host_lock
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    GiB, Inventory, Snapshot, Volume, VolumeDriver, register)
+    GiB, Inventory, Snapshot, Volume, VolumeDriver, note_half_made, register)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     registered_targets, storage_protocol_for)
 
@@ -559,13 +559,13 @@ class LVMDriver(VolumeDriver):
         self.refresh()
 
     def _remove_half_made(self, name, exc):
+        failure = None
         try:
             self.lvm.lvremove([name])
-        except CinderkitError:
-            pass
+        except CinderkitError as err:
+            failure = err.msg
         self.refresh()
-        if isinstance(exc, CinderkitError):
-            exc.msg = '%s; the half-made volume %s was removed' % (exc.msg, name)
+        note_half_made(exc, name, failure)
 
     def create_volume_from_snapshot(self, spec, snapshot_name):
         inv = self.get_inventory()

@@ -28,6 +28,7 @@ __metaclass__ = type
 import json
 import math
 import os
+import time
 import traceback
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
@@ -36,7 +37,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._options import 
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    GiB, MiB, Inventory, Snapshot, Volume, VolumeDriver, register)
+    GiB, MiB, Inventory, Snapshot, Volume, VolumeDriver, note_half_made, register)
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._lvm import (
     source_from_tag, source_tag)
 
@@ -56,6 +57,7 @@ META_SRC = 'ck.src'
 META_SNAP = 'ck.snap.'
 KIND_VOLUME = 'volume'
 KIND_SNAPSHOT = 'snapshot'
+STALE_WATCH_WAIT = 45               # s: > the OSDs' osd_client_watch_timeout (30 s)
 CLONE_SNAP = '.clone_snap'          # Cinder's temporary snapshot a clone hangs on
 RESERVED_SUFFIXES = (CLONE_SNAP, '.deleted')
 MAX_NAME = 250
@@ -656,13 +658,27 @@ class RBDDriver(VolumeDriver):
         self._op('marking %s/%s as managed' % (self.pool, name), do)
 
     def _remove_half_made(self, name, exc):
-        try:
-            rbd.RBD().remove(self.ioctx, name)
-        except rbd.Error:
-            pass
+        """Remove the image a failed copy left.  A copy stopped by force (a timeout) leaves
+        its watch behind until the OSDs time it out (osd_client_watch_timeout, 30 s): the
+        image is busy until then, and nobody else knows the half-made image exists."""
+        failure = None
+        deadline = time.time() + STALE_WATCH_WAIT
+        while True:
+            try:
+                rbd.RBD().remove(self.ioctx, name)
+                break
+            except rbd.ImageNotFound:
+                break
+            except rbd.ImageBusy as err:
+                if time.time() >= deadline:
+                    failure = 'still busy after %d s: %s' % (STALE_WATCH_WAIT, err)
+                    break
+                time.sleep(1)
+            except rbd.Error as err:
+                failure = '%s: %s' % (type(err).__name__, err)
+                break
         self.refresh(name)
-        if isinstance(exc, CinderkitError):
-            exc.msg = '%s; the half-made volume %s was removed' % (exc.msg, name)
+        note_half_made(exc, name, failure)
 
     def _resize(self, name, size_bytes):
         def do():

@@ -174,5 +174,7 @@ def test_a_stalled_image_url_ends_at_copy_timeout_and_leaves_no_volume(ck, ceph,
     with RangeHTTPServer(str(tmp_path), stall_from=4 * MiB) as srv:
         r = ck('volume', backend=b, name='url-stall', source={'image': srv.url('img.raw')})
     assert r.get('failed') and 'timed out after 3 seconds' in r['msg'], r
+    # the killed copy's watch outlives it (until the OSDs time it out): the removal waits
+    assert 'the half-made volume url-stall was removed' in r['msg'], r
     assert 'url-stall' not in ceph.images(), 'the half-made volume was left'
     assert ck('volume', backend=b, name='url-ok', state='absent')['changed']
