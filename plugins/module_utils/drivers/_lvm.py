@@ -37,6 +37,13 @@ from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base im
 
 TAG_KIND = 'ck.kind'
 MAX_VG_LV = 127     # len(vg) + len(lv) + 3 (measured with LVM 2.03: 128 is refused)
+MAX_DM_NAME = 127   # the kernel's DM_NAME_LEN (128) less its NUL
+DM_SUFFIX = '-real'  # the longest suffix LVM adds to a volume's device (a thick origin)
+
+
+def dm_name_length(vg, lv, suffix=DM_SUFFIX):
+    """Length of the device-mapper name LVM gives ``vg/lv`` (each '-' doubled, 'vg-lv')."""
+    return len(vg.replace('-', '--')) + 1 + len(lv.replace('-', '--')) + len(suffix)
 TAG_SRC = 'ck.src'
 KIND_VOLUME = 'volume'
 KIND_SNAPSHOT = 'snapshot'
@@ -135,6 +142,11 @@ class LVMDriver(VolumeDriver):
             # LVM's limit is on 'VG/LV' (lvcreate: 'LV name "vg/lv" length 128 is not supported')
             problem = ('is %d characters long; in volume group %r (%d characters) LVM takes at most %d'
                        % (len(name), self.vg_name, len(self.vg_name), MAX_VG_LV - 3 - len(self.vg_name)))
+        if problem is None and dm_name_length(self.vg_name, name) > MAX_DM_NAME:
+            problem = ('gives a device-mapper name of %d bytes (volume group and name joined by '
+                       "'-', each '-' doubled, and %r once it has a snapshot); the kernel takes at "
+                       'most %d: use a shorter name or fewer dashes'
+                       % (dm_name_length(self.vg_name, name), DM_SUFFIX, MAX_DM_NAME))
         if problem:
             raise InvalidParameter(param, '%r %s' % (name, problem))
 

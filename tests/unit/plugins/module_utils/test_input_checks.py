@@ -99,3 +99,23 @@ def test_config_file_errors_never_show_the_line(tmp_path):
     with pytest.raises(InvalidParameter) as e:
         load_backend(config_file=fifo, backend_name='b')
     assert 'not a regular file' in e.value.msg
+
+
+@pytest.mark.parametrize('vg,name,word', [
+    ('cinder-volumes', 'v' * 106, None),                # 'cinder--volumes-vvv...-real' = 127
+    ('cinder-volumes', 'v' * 107, 'device-mapper name of 128 bytes'),
+    ('vg', 'a-' * 30 + 'b' * 60, 'device-mapper name'),  # 90 chars, 150 bytes with '-' doubled
+    ('vg', 'v' * 119, None),                              # LVM would take 122
+    ('vg', 'v' * 120, 'device-mapper name'),
+    ('g' * 60, 'v' * 65, 'LVM takes at most 64'),         # LVM's own VG/LV limit
+])
+def test_lvm_name_limits(vg, name, word):
+    from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
+    cls, config = load_backend(dict(volume_driver='lvm', volume_group=vg))
+    drv = cls(config, CommandRunner())
+    if word is None:
+        drv.validate_name(name)
+        return
+    with pytest.raises(InvalidParameter) as e:
+        drv.validate_name(name)
+    assert "parameter 'name'" in e.value.msg and word in e.value.msg
