@@ -21,7 +21,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import (
     Backing, Chap, Export, ExportSpec, GENERATED_PASSWORD_LEN, GENERATED_USERNAME_LEN,
-    chap_problem, generate_secret, get_target_class, load_target)
+    chap_problem, generate_secret)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     CHAP_SECRET_CHARS, path_problem)
 
@@ -83,27 +83,8 @@ def check_params(p):
 
 
 def helper_for(m):
-    """The target helper for this task (module option over backend option)."""
-    config = m.config
-    name = m.params.get('target_helper') or config.get('target_helper')
-    if name is None:
-        return None     # the driver serves its volumes itself (e.g. RBD's native protocol)
-    cls = get_target_class(name, param='target_helper' if m.params.get('target_helper')
-                           else 'backend.target_helper')
-    if m.params.get('target_helper') and m.params['target_helper'] != config.get('target_helper'):
-        config = config.with_overrides(target_helper=name)
-    if config.get('target_protocol') not in cls.protocols:
-        if cls.protocols == ('nvmet_tcp', 'nvmet_rdma') and config.get('target_protocol') == 'iscsi':
-            # Cinder needs target_protocol set for nvmet; iscsi (the default) means "not set"
-            config = config.with_overrides(target_protocol='nvmet_tcp')
-        else:
-            raise InvalidParameter(
-                'backend.target_protocol', 'target helper %s does not serve %r' % (
-                    name, config.get('target_protocol')),
-                'use one of: %s' % ', '.join(cls.protocols))
-    helper = load_target(config, m.runner, name)
-    helper.check_config()
-    return helper
+    """The target helper for this task (module option over backend option): the Backend's."""
+    return m.backend.target(m.params.get('target_helper'))
 
 
 def validate_connector(helper, connector):
@@ -272,25 +253,18 @@ def resolve_backing(m, item, helper=None):
                                    'its device with device_path')
         raise NotFound("parameter 'volume': volume %r does not exist on backend %s; create it "
                        "first (cinderkit.storage.volume)" % (item.volume, driver.backend_name))
-    hook = getattr(driver, 'target_backing', None)
-    if hook is not None:
-        return hook(item.volume)
-    b = Backing.from_path(driver.local_path(item.volume))
-    if b.kind != 'block' and b.kind != 'file':
+    b = driver.target_backing(item.volume)
+    if b.kind in ('missing', 'other'):
         raise NotFound("volume %s has no device node at %s (inactive LV, or no device-mapper on "
                        "this host); activate it, or export a device or file with device_path"
                        % (item.volume, b.path))
     return b
 
 
-def native(m):
-    """Backends without a target helper: the driver's own connection info, nothing to export."""
+def native(m, helper):
+    """A helper that exports nothing (the driver serves its volumes): its connection info."""
     p = m.params
     driver = m.driver
-    fn = getattr(driver, 'connection_info', None)
-    if fn is None:
-        raise InvalidParameter('target_helper', 'backend %s has no target helper'
-                               % driver.backend_name, 'set backend option target_helper')
     if p.get('ensure_all'):
         return dict(changed=False, exports=[])
     inv = driver.get_inventory()
@@ -302,7 +276,8 @@ def native(m):
             if item.volume not in inv.volumes:
                 raise NotFound("parameter 'volume': volume %r does not exist on backend %s"
                                % (item.volume, driver.backend_name))
-            rec['connection_info'] = fn(item.volume, p.get('connector') or {})
+            rec['connection_info'] = helper.initialize_connection(
+                Export(item.volume, None, live=True), p.get('connector') or {})
         records.append(rec)
     if p.get('volumes') is not None:
         return dict(changed=False, exports=records)

@@ -113,7 +113,7 @@ def check_params(p):
 # ------------------------------------------------------------------- exported
 def exported_names(m, driver):
     """Names of the backend's LVs/images the configured target helper exports live (the
-    task's one target query: ``CinderkitModule.export_holders``)."""
+    task's one target query: ``Backend.export_holders``)."""
     return frozenset(name for name, e in m.export_holders().items() if e.live)
 
 
@@ -143,16 +143,11 @@ def _adopted_name(driver, kind, src, rename, name):
     if kind == KIND_VOLUME:
         return src
     base = src.split('@', 1)[1] if '@' in src else src
-    escape = getattr(driver, 'snapshot_lv', None)
-    if escape is not None and base[:1] == '_' and escape(base[1:]) == base:
-        return base[1:]      # LVM keeps snapshot names LVM reserves as _snapshot...
-    return base
+    return driver.snapshot_name_of(base)
 
 
 def _storage_name(driver, kind, name):
-    if kind == KIND_SNAPSHOT and hasattr(driver, 'snapshot_lv'):
-        return driver.snapshot_lv(name)
-    return name
+    return driver.snapshot_storage_name(name) if kind == KIND_SNAPSHOT else name
 
 
 def plan_managed(driver, params, exported):
@@ -248,8 +243,7 @@ def plan_unmanaged(driver, params, exported):
                            'first (kind: snapshot, state: unmanaged)' % (name, ', '.join(snaps)))
     else:
         p.volume = rec.volume
-    lv_name = rec.extra.get('lv_name', p.target_lv) if hasattr(rec, 'extra') else p.target_lv
-    if lv_name in exported or name in exported:
+    if driver.storage_name(rec) in exported or name in exported:
         if not params['force']:
             raise Conflict('cannot release %s %s: it is exported; remove the export first '
                            '(cinderkit.storage.export, state: absent) or set force: true'

@@ -6,7 +6,7 @@
 * merges the shared backend argument spec (``backend`` / ``config_file`` +
   ``backend_name``) into every backend module;
 * builds the task's CommandRunner (check mode aware) and, on demand, the
-  backend config and driver;
+  backend config and the task's one Backend (driver + target helper, _backend.py);
 * adds every secret it learns (secret options, generated CHAP secrets) to
   the module's no_log values, so they are masked in all output;
 * is the only place that turns errors into ``fail_json``.
@@ -16,13 +16,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, MissingDependency, TargetUnavailable)
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import CinderkitError
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
 
 BACKEND_ARGSPEC = dict(
@@ -55,9 +53,8 @@ class CinderkitModule(object):
         self.diff_mode = bool(getattr(self.module, '_diff', False))
         self.runner = CommandRunner(check_mode=self.check_mode)
         self.with_backend = with_backend
-        self._driver = None
+        self._backend = None
         self._config = None
-        self._holders = None
         self.warnings = []
 
     # -- secrets -----------------------------------------------------------
@@ -88,83 +85,36 @@ class CinderkitModule(object):
         return self.load()[1]
 
     @property
-    def driver(self):
-        if self._driver is None:
+    def backend(self):
+        """The task's one Backend: driver + target helper + runner."""
+        if self._backend is None:
+            from ansible_collections.cinderkit.storage.plugins.module_utils._backend import Backend
             cls, config = self.load()
-            drv = cls(config, self.runner)
-            drv.check_for_setup_error()
-            self._driver = drv
-        return self._driver
+            self._backend = Backend(cls, config, self.runner)
+        return self._backend
 
-    # -- hooks into the target layer ---------------------------------------
+    @property
+    def driver(self):
+        return self.backend.driver
+
+    # the target side, as planners ask for it (the Backend answers)
     def export_holders(self):
-        """{storage name: Export} for what the configured target helper exports, live or
-        saved: ONE target query per task, cached.
-
-        An export counts for its volume name, and for every volume, snapshot or
-        unmanaged LV/image whose device is the export's backing (an export made
-        with ``device_path``).  No target helper (a driver that serves volumes
-        itself), no target software, or a target daemon that is not running:
-        only what is saved counts.
-        """
-        if self._holders is None:
-            self._holders = self._read_export_holders()
-        return self._holders
-
-    def _read_export_holders(self):
-        if self.config.get('target_helper') is None:
-            return {}
-        from ansible_collections.cinderkit.storage.plugins.module_utils import targets
-        try:
-            exports = targets.load_target(self.config, self.runner).list_exports()
-        except (TargetUnavailable, MissingDependency):
-            return {}
-        out = dict((e.volume, e) for e in exports.values())
-        by_path = dict((os.path.realpath(e.backing.path), e) for e in exports.values()
-                       if e.backing is not None and e.backing.kind in ('block', 'file'))
-        if by_path:
-            inv = self.driver.get_inventory()
-            for group in (inv.volumes, inv.snapshots, inv.unmanaged):
-                for name, rec in group.items():
-                    path = getattr(rec, 'path', None)
-                    e = by_path.get(os.path.realpath(path)) if path else None
-                    if e is not None:
-                        out.setdefault(name, e)
-                        lv_name = (getattr(rec, 'extra', None) or {}).get('lv_name')
-                        if lv_name:
-                            out.setdefault(lv_name, e)
-        return out
+        return self.backend.export_holders()
 
     def export_holder(self, name):
-        """'target T (tgtadm, live)' when ``name`` is exported, else None."""
-        e = self.export_holders().get(name)
-        if e is None:
-            return None
-        return '%s target %s%s' % (self.config.get('target_helper'), e.target_name,
-                                   '' if e.live else ' (saved, not live)')
+        return self.backend.export_holder(name)
 
     def exported(self, volume_name):
-        """True when the configured target helper exports ``volume_name`` live."""
-        e = self.export_holders().get(volume_name)
-        return bool(e is not None and e.live)
+        return self.backend.exported(volume_name)
 
     def refresh_export(self, volume_name, device_path):
-        """Let an existing export show a grown volume; True when one was refreshed."""
-        if self.config.get('target_helper') is None:   # the driver serves volumes itself
-            return False
-        from ansible_collections.cinderkit.storage.plugins.module_utils import targets
-        fn = getattr(targets, 'refresh_export', None)
-        try:
-            return bool(fn is not None and fn(self.config, self.runner, volume_name, device_path))
-        except TargetUnavailable:
-            return False
+        return self.backend.refresh_export(volume_name, device_path)
 
     # -- the one exit -------------------------------------------------------
     def close(self):
         """End the driver's backend session (e.g. the task's Ceph connection)."""
-        drv, self._driver = self._driver, None
-        if drv is not None:
-            drv.close()
+        if self._backend is not None:
+            self._backend.close()
 
     def run(self, fn):
         try:

@@ -36,7 +36,7 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
     cow = params.get('cow_size')
     p = SnapshotPlan(name, volume, state, parse_size(cow, 'cow_size') if cow is not None else None,
                      bool(params.get('force')))
-    driver.validate_name(driver.snapshot_lv(name) if hasattr(driver, 'snapshot_lv') else name, 'name')
+    driver.validate_name(driver.snapshot_storage_name(name), 'name')
     if p.cow_bytes is not None and state == 'present' and not driver.supports('snapshot_cow_size'):
         raise InvalidParameter('cow_size', "snapshots of the %s driver have no size of their own"
                                % driver.name, 'leave cow_size out')
@@ -49,10 +49,8 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
                 raise InvalidParameter('volume', 'snapshot %s belongs to volume %s, not %s'
                                        % (name, snap.volume, volume),
                                        'name the right volume or leave volume out to delete it')
-            _refuse_exported_snapshot(snap, export_holder, 'deleting')
-            check = getattr(driver, 'check_delete_snapshot', None)
-            if check is not None:
-                check(snap)
+            _refuse_exported_snapshot(driver, snap, export_holder, 'deleting')
+            driver.check_delete_snapshot(snap)
             p.action = 'delete'
         return p
     if not volume and snap is not None:
@@ -72,9 +70,10 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
             raise NotFound("parameter 'volume': volume %r not found%s; create it first or fix the name"
                            % (volume, ' (it exists but is not managed by cinderkit)'
                               if volume in inv.unmanaged else ''))
-        lv_name = driver.snapshot_lv(name) if hasattr(driver, 'snapshot_lv') else name
-        if inv.taken(name) or (lv_name != name and inv.taken(lv_name)):
-            raise InvalidParameter('name', 'the name %s is taken by another volume or LV' % name,
+        stored = driver.snapshot_storage_name(name)
+        if inv.taken(name) or (stored != name and inv.taken(stored)):
+            raise InvalidParameter('name', 'the name %s is taken by another volume or %s'
+                                   % (name, driver.object_noun),
                                    'choose another snapshot name')
         p.action = 'create'
         return p
@@ -88,22 +87,21 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
                                'revert %s to one of its own snapshots' % volume)
     if vol is None:
         raise NotFound("parameter 'volume': volume %r not found" % volume)
-    _refuse_exported_snapshot(snap, export_holder, 'reverting to')
+    _refuse_exported_snapshot(driver, snap, export_holder, 'reverting to')
     if not p.force:
         if exported is not None and exported(volume):
             raise Conflict('volume %s is exported; reverting it under an initiator corrupts what the '
                            'initiator caches. Remove the export first, or set force: true' % volume)
         if vol.in_use:
             raise Conflict('volume %s is open (in use); detach it first, or set force: true' % volume)
-    unchanged = snap.extra.get('cow_used_percent') == 0.0 and not snap.thin
-    p.action = 'none' if unchanged else 'revert'
+    p.action = 'none' if driver.snapshot_unchanged(snap) else 'revert'
     return p
 
 
-def _refuse_exported_snapshot(snap, export_holder, doing):
+def _refuse_exported_snapshot(driver, snap, export_holder, doing):
     if export_holder is None:
         return
-    holder = export_holder(snap.name) or export_holder((snap.extra or {}).get('lv_name') or snap.name)
+    holder = export_holder(snap.name) or export_holder(driver.storage_name(snap))
     if holder:
         raise Conflict('snapshot %s is exported (%s); %s it would change what its initiators read: '
                        'remove that export first; nothing was changed' % (snap.name, holder, doing))
@@ -168,7 +166,7 @@ def plan_extend(driver, name, size, param='size'):
     if vol is None:
         raise NotFound("parameter 'name': volume %r not found%s" % (
             name, ' (it exists but is not managed by cinderkit)' if name in inv.unmanaged else ''))
-    p = ExtendPlan(name, driver.round_size(want) if hasattr(driver, 'round_size') else want)
+    p = ExtendPlan(name, driver.round_size(want))
     p.before = vol
     if p.size_bytes < vol.size_bytes:
         raise InvalidParameter(param, 'volume %s is %s; %s would shrink it. Volumes are never shrunk'
@@ -176,9 +174,7 @@ def plan_extend(driver, name, size, param='size'):
                                'ask for at least %s' % _gib(vol.size_bytes))
     if p.size_bytes == vol.size_bytes:
         return p
-    check = getattr(driver, 'check_extend', None)
-    if check is not None:
-        check(vol, p.size_bytes)
+    driver.check_extend(vol, p.size_bytes)
     p.action = 'extend'
     return p
 

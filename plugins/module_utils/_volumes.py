@@ -121,12 +121,10 @@ def plan(driver, runner, items, export_holder=None):
                     problems.append('volume %s has snapshots (%s); delete them first (cinderkit.storage.'
                                     'snapshot state=absent)' % (it.name, ', '.join(vol.snapshots)))
                 else:
-                    check = getattr(driver, 'check_delete', None)
-                    if check is not None:
-                        try:
-                            check(vol)
-                        except CinderkitError as exc:
-                            problems.append(exc.msg)
+                    try:
+                        driver.check_delete(vol)
+                    except CinderkitError as exc:
+                        problems.append(exc.msg)
                 it.action = 'delete'
             elif it.name in inv.unmanaged:
                 problems.append('%s exists but is not managed by cinderkit; refusing to delete data it '
@@ -149,16 +147,15 @@ def plan(driver, runner, items, export_holder=None):
                 elif want > vol.size_bytes:
                     it.action = 'extend'
                     it.size_bytes = want
-                    check = getattr(driver, 'check_extend', None)
-                    if check is not None:
-                        try:
-                            check(vol, want)
-                        except CinderkitError as exc:
-                            problems.append(exc.msg)
+                    try:
+                        driver.check_extend(vol, want)
+                    except CinderkitError as exc:
+                        problems.append(exc.msg)
             continue
         if inv.taken(it.name):
             what = ('a snapshot' if it.name in inv.snapshots else
-                    'an unmanaged LV' if it.name in inv.unmanaged else 'an internal LV')
+                    'an unmanaged %s' % driver.object_noun if it.name in inv.unmanaged else
+                    'an internal %s' % driver.object_noun)
             problems.append("%s: the name %s is taken by %s; pick another name%s"
                             % (it.param, it.name, what,
                                ' or adopt it with cinderkit.storage.manage_existing'
@@ -179,8 +176,7 @@ def plan(driver, runner, items, export_holder=None):
                 raise CinderkitError('%s; nothing was changed' % problems_ti)
     creates = [it for it in items if it.action == 'create']
     if creates:
-        lvm_type = getattr(driver, 'effective_lvm_type', None)
-        kind = lvm_type(creating=True)[0] if lvm_type else 'default'
+        kind = driver.new_volume_kind()
         freed = sum(it.before.size_bytes for it in items
                     if it.action == 'delete' and not it.before.thin)
         _check_space(driver, creates, kind, freed)
@@ -188,9 +184,7 @@ def plan(driver, runner, items, export_holder=None):
 
 
 def _check_space(driver, creates, kind, freed):
-    check = getattr(driver, 'check_space', None)
-    if check is not None:
-        check([VolumeSpec(it.name, it.size_bytes) for it in creates], kind, freed_bytes=freed)
+    driver.check_space([VolumeSpec(it.name, it.size_bytes) for it in creates], kind, freed_bytes=freed)
 
 
 def _plan_create(driver, runner, inv, it):

@@ -119,7 +119,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._options import 
 def run(m):
     mask_raw_secrets(m)   # before anything can fail and echo the arguments
     driver = m.driver
-    stats = driver.get_volume_stats()
+    stats = m.backend.stats()
     facts = dict(stats)
     facts['capabilities'] = driver.init_capabilities(stats)
     return dict(changed=False, ansible_facts=dict(cinderkit_backends={driver.backend_name: facts}))

@@ -372,8 +372,8 @@ def run(m):
     p = m.params
     _exports.check_params(p)
     helper = _exports.helper_for(m)
-    if helper is None:
-        return _exports.native(m)
+    if not helper.exports_volumes:
+        return _exports.native(m, helper)
     # one host lock from the one query to the last write: two tasks on one host never
     # decide from a view the other changes (tgt target IDs, accounts, saved configs)
     with helper.lock():

@@ -10,20 +10,28 @@ revert, online extend) are *declared* by a driver in ``capabilities``; a
 driver that does not declare one simply does not have it, and callers ask
 ``driver.supports(name)`` instead of catching NotImplementedError.
 
-Optional hooks (callers use ``getattr(driver, name, None)``; a driver without one
-simply has no such check or step):
+Hooks the planners call, each a method of ``VolumeDriver`` with a neutral
+default (a driver overrides what its backend needs; nobody probes with getattr):
 
-* ``round_size(size_bytes)``: what the backend allocates for a size.
-* ``check_space(specs, kind, freed_bytes=0)``, ``check_extend(volume, new_size_bytes)``:
-  raise before any change when the backend cannot hold the request.
+* ``round_size(size_bytes)``: what the backend allocates for a size (default: as asked).
+* ``new_volume_kind()``: how a new volume is provisioned, the ``kind`` that
+  ``check_space`` takes (default ``'default'``; LVM: ``default`` or ``thin``).
+* ``check_space(specs, kind, extra_thick_bytes=0, freed_bytes=0)``,
+  ``check_extend(volume, new_size_bytes)``: raise before any change when the backend
+  cannot hold the request (default: no check).
 * ``check_delete(volume)``, ``check_delete_snapshot(snapshot)``: raise (Conflict)
   before any change when the volume/snapshot cannot be deleted now (in use,
   clones depending on it ...).  The planners collect these with the other problems.
+* ``snapshot_storage_name(name)`` / ``snapshot_name_of(storage_name)``: the name a
+  snapshot has on the backend, and back (default: the same; LVM escapes names it
+  reserves).  ``storage_name(record)``: the backend name of an inventory record.
+* ``snapshot_unchanged(snapshot)``: True when nothing was written to the volume
+  since the snapshot was taken, so a revert has nothing to do (default: False).
 * ``connection_info(name, connector)``: the connection info an initiator needs
-  when the backend serves volumes itself (Cinder's ``initialize_connection`` for
-  drivers without a target helper, e.g. ``driver_volume_type: rbd``).
-* ``target_backing(name)``: a ``targets.Backing`` for a userspace target that
-  opens the volume itself (tgt's ``rbd`` backing store) instead of ``local_path``.
+  when the driver serves volumes itself (``native_storage_protocol`` set; Cinder's
+  ``initialize_connection`` for drivers without a target helper, e.g. RBD).
+* ``target_backing(name)``: the ``Backing`` a target helper exports (default: the
+  device or file at ``local_path(name)``; RBD: tgt's ``rbd`` backing store).
 * ``close()``: end the task's backend session (the module wrapper calls it last).
 
 Drivers register with ``@register('name', aliases=(...))``.  The compliance
@@ -34,6 +42,8 @@ registry and fails on any required or declared method left unimplemented.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import hashlib
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, InvalidParameter, NotSupported)
@@ -71,6 +81,37 @@ CAPABILITIES = {
 
 _REGISTRY = {}
 _ALIASES = {}
+
+# the ownership keys every driver records on what it makes (LV tags, RBD image metadata)
+KEY_KIND = 'ck.kind'
+KEY_SRC = 'ck.src'
+KIND_VOLUME = 'volume'
+KIND_SNAPSHOT = 'snapshot'
+
+
+def source_tag(source):
+    """``ck.src=...``: where a volume came from, as drivers record it (an LV tag, an RBD
+    metadata key/value); images are recorded by a digest of their location."""
+    if not source:
+        return None
+    if source.get('snapshot'):
+        return '%s=snapshot:%s' % (KEY_SRC, source['snapshot'])
+    if source.get('volume'):
+        return '%s=volume:%s' % (KEY_SRC, source['volume'])
+    if source.get('image'):
+        digest = hashlib.sha1(source['image'].encode('utf-8')).hexdigest()[:16]
+        return '%s=image:%s' % (KEY_SRC, digest)
+    return None
+
+
+def source_from_tag(value):
+    """The source dict of a recorded ``kind:ref`` value (the part after ``ck.src=``)."""
+    if not value or ':' not in value:
+        return None
+    kind, ref = value.split(':', 1)
+    if kind == 'image':
+        return {'image_digest': ref}
+    return {kind: ref}
 
 
 def note_half_made(exc, name, failure=None):
@@ -255,6 +296,51 @@ class VolumeDriver(object):
     def validate_name(self, name, param='name'):
         """Raise InvalidParameter for names this backend cannot hold."""
         raise NotImplementedError
+
+    # -- hooks the planners call (neutral defaults; see the module docstring) -----
+    # the protocol the driver serves its volumes with itself (Cinder's storage_protocol,
+    # e.g. 'ceph'), or None when a target helper must export them
+    native_storage_protocol = None
+    # what one stored object of this backend is called in messages
+    object_noun = 'object'
+
+    def round_size(self, size_bytes):
+        return size_bytes
+
+    def new_volume_kind(self):
+        return 'default'
+
+    def check_space(self, specs, kind='default', extra_thick_bytes=0, freed_bytes=0):
+        return None
+
+    def check_extend(self, vol, new_size_bytes):
+        return None
+
+    def check_delete(self, vol):
+        return None
+
+    def check_delete_snapshot(self, snap):
+        return None
+
+    def snapshot_storage_name(self, name):
+        return name
+
+    def snapshot_name_of(self, storage_name):
+        return storage_name
+
+    def storage_name(self, record):
+        return record.name
+
+    def snapshot_unchanged(self, snap):
+        return False
+
+    def connection_info(self, name, connector=None):
+        raise NotSupported('the %s driver does not serve volumes itself; set the backend '
+                           'option target_helper' % self.name)
+
+    def target_backing(self, name):
+        from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
+        return Backing.from_path(self.local_path(name))
 
     # -- capabilities (Cinder's init_capabilities) ----------------------------
     vendor_prefix = 'cinderkit'

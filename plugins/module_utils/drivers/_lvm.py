@@ -31,11 +31,9 @@ from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
 from ansible_collections.cinderkit.storage.plugins.module_utils._locks import host_lock
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    GiB, Inventory, Snapshot, Volume, VolumeDriver, note_half_made, register)
-from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
-    registered_targets, storage_protocol_for)
+    GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, Inventory, Snapshot, Volume, VolumeDriver,
+    note_half_made, register, source_from_tag, source_tag)
 
-TAG_KIND = 'ck.kind'
 MAX_VG_LV = 127     # len(vg) + len(lv) + 3 (measured with LVM 2.03: 128 is refused)
 MAX_DM_NAME = 127   # the kernel's DM_NAME_LEN (128) less its NUL
 DM_SUFFIX = '-real'  # the longest suffix LVM adds to a volume's device (a thick origin)
@@ -44,9 +42,8 @@ DM_SUFFIX = '-real'  # the longest suffix LVM adds to a volume's device (a thick
 def dm_name_length(vg, lv, suffix=DM_SUFFIX):
     """Length of the device-mapper name LVM gives ``vg/lv`` (each '-' doubled, 'vg-lv')."""
     return len(vg.replace('-', '--')) + 1 + len(lv.replace('-', '--')) + len(suffix)
-TAG_SRC = 'ck.src'
-KIND_VOLUME = 'volume'
-KIND_SNAPSHOT = 'snapshot'
+TAG_KIND = KEY_KIND
+TAG_SRC = KEY_SRC
 
 
 def lvm_opts():
@@ -84,29 +81,6 @@ def escape_snapshot(name):
 
 def unescape_snapshot(lv_name):
     return lv_name[1:] if lv_name.startswith('_snapshot') else lv_name
-
-
-def source_tag(source):
-    """``ck.src=...`` tag for a source dict (images are recorded by digest)."""
-    if not source:
-        return None
-    if source.get('snapshot'):
-        return '%s=snapshot:%s' % (TAG_SRC, source['snapshot'])
-    if source.get('volume'):
-        return '%s=volume:%s' % (TAG_SRC, source['volume'])
-    if source.get('image'):
-        digest = hashlib.sha1(source['image'].encode('utf-8')).hexdigest()[:16]
-        return '%s=image:%s' % (TAG_SRC, digest)
-    return None
-
-
-def source_from_tag(value):
-    if not value or ':' not in value:
-        return None
-    kind, ref = value.split(':', 1)
-    if kind == 'image':
-        return {'image_digest': ref}
-    return {kind: ref}
 
 
 @register('lvm', aliases=('cinder.volume.drivers.lvm.LVMVolumeDriver', 'LVMVolumeDriver'))
@@ -153,8 +127,24 @@ class LVMDriver(VolumeDriver):
     def local_path(self, name):
         return '/dev/%s/%s' % (self.vg_name, name)
 
-    def snapshot_lv(self, name):
+    # -- the planners' hooks (drivers/_base.py) --------------------------------------
+    object_noun = 'LV'
+
+    def snapshot_storage_name(self, name):
         return escape_snapshot(name)
+
+    def snapshot_name_of(self, storage_name):
+        return unescape_snapshot(storage_name)
+
+    def storage_name(self, record):
+        return (record.extra or {}).get('lv_name') or record.name
+
+    def new_volume_kind(self):
+        return self.effective_lvm_type(creating=True)[0]
+
+    def snapshot_unchanged(self, snap):
+        """A thick snapshot whose CoW area holds nothing: the origin was not written since."""
+        return not snap.thin and snap.extra.get('cow_used_percent') == 0.0
 
     # -- setup ------------------------------------------------------------------
     def check_for_setup_error(self):
@@ -908,14 +898,12 @@ class LVMDriver(VolumeDriver):
             volume_backend_name=self.backend_name,
             vendor_name=self.vendor_name,
             driver_version=self.VERSION,
-            storage_protocol=storage_protocol_for(self.config.target_helper, self.config.target_protocol),
             pools=[pool_stats],
             shared_targets=self.config.lvm_share_target,
             sparse_copy_volume=thin,
             total_capacity_gb=total,
             free_capacity_gb=free,
             reserved_percentage=self.config.reserved_percentage,
-            online_extend_support=self.online_extend_support(),
             lvm_type=lvm_type,
             volume_group=self.vg_name,
         )
@@ -933,12 +921,6 @@ class LVMDriver(VolumeDriver):
                 type='integer', minimum=1, maximum=100,
                 default=self.config.get('lvm_snapshot_cow_percent', 100)),
         }
-
-    def online_extend_support(self):
-        """True when extend works on a volume in use, including its export."""
-        helper = registered_targets().get(self.config.target_helper)
-        target_ok = helper.online_extend if helper is not None else True
-        return 'online_extend' in self.capabilities and target_ok
 
 
 def _gb(b):

@@ -37,9 +37,8 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._options import 
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    GiB, MiB, Inventory, Snapshot, Volume, VolumeDriver, note_half_made, register)
-from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._lvm import (
-    source_from_tag, source_tag)
+    GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, MiB, Inventory, Snapshot, Volume,
+    VolumeDriver, note_half_made, register, source_from_tag, source_tag)
 
 try:
     import rados
@@ -52,11 +51,9 @@ except ImportError:  # pragma: no cover - reported through require_rbd()
     HAS_RBD = False
     RBD_IMPORT_ERROR = traceback.format_exc()
 
-META_KIND = 'ck.kind'
-META_SRC = 'ck.src'
+META_KIND = KEY_KIND
+META_SRC = KEY_SRC
 META_SNAP = 'ck.snap.'
-KIND_VOLUME = 'volume'
-KIND_SNAPSHOT = 'snapshot'
 STALE_WATCH_WAIT = 45               # s: > the OSDs' osd_client_watch_timeout (30 s)
 CLONE_SNAP = '.clone_snap'          # Cinder's temporary snapshot a clone hangs on
 RESERVED_SUFFIXES = (CLONE_SNAP, '.deleted')
@@ -217,6 +214,9 @@ class RBDDriver(VolumeDriver):
 
     VERSION = '1.2.0'
     STORAGE_PROTOCOL = 'ceph'
+    # served natively (driver_volume_type: rbd) unless target_helper is set
+    native_storage_protocol = STORAGE_PROTOCOL
+    object_noun = 'image'
     default_backend_name = 'RBD'
     capabilities = frozenset(('image', 'manage', 'revert', 'online_extend'))
 
@@ -892,9 +892,6 @@ class RBDDriver(VolumeDriver):
         self.refresh(name)
         return True
 
-    def online_extend_support(self):
-        return True
-
     # -- images ------------------------------------------------------------------------
     def copy_image_to_volume(self, spec, image):
         self.check_space([spec])
@@ -1115,7 +1112,7 @@ class RBDDriver(VolumeDriver):
         ceph.conf (rbd_secure_mode, rbd_keyring_conf) cannot reach it, so an export that
         would silently lose them is refused.
         """
-        from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import Backing
+        from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
         c = self.config
         require_rbd()
         if c.rbd_secure_mode and self._conf_file_value('ms_client_mode') != 'secure':

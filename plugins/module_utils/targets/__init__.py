@@ -8,22 +8,18 @@ Public API for other modules (all take the task's BackendConfig and CommandRunne
 ``load_target(config, runner, name=None) -> Target``
     The helper named by ``name`` or ``config.target_helper``.  Cheap: runs no command.
 
-``is_exported(config, runner, volume_name) -> bool``
-    Whether the configured helper exports ``volume_name`` (one target query).
-
-``refresh_export(config, runner, volume_name, device_path=None) -> bool``
-    After a volume grew: if it is exported (one query), make the target
-    show the new size (``Target.extend_target``); True when it did.  The
-    extend and volume modules call it through ``CinderkitModule.refresh_export``.
+Which helper serves a backend, whether a volume is exported, and the refresh
+of a grown volume's export are the task's Backend's (``_backend.py``): the
+one place that pairs a driver with its helper.
 
 ``Target.online_extend``
     Whether initiators see the new size without I/O errors (backend_facts'
     ``online_extend_support``).
 
 Records: ``ExportSpec`` (wanted), ``Export`` (actual), ``Chap``, ``Backing``.
-A driver can give the backing store of a volume (e.g. tgt's ``rbd``
-backing store for Ceph) with an optional method ``target_backing(name) ->
-Backing``; without it ``local_path(name)`` is exported.
+A driver gives the backing store of a volume through
+``VolumeDriver.target_backing(name) -> Backing`` (tgt's ``rbd`` backing store
+for Ceph; by default the device at ``local_path(name)``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,30 +34,10 @@ from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base im
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _tgtadm  # noqa: F401
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _lioadm  # noqa: F401
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _nvmet  # noqa: F401
+from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _native  # noqa: F401
 
 
 def load_target(config, runner, name=None):
     """The target helper for ``config`` (or the one named ``name``)."""
     name = name or config.get('target_helper')
     return get_target_class(name)(config, runner)
-
-
-def is_exported(config, runner, volume_name):
-    try:
-        helper = load_target(config, runner)
-    except Exception:  # unknown helper: nothing of ours can be exported
-        return False
-    exp = helper.list_exports().get(volume_name)
-    return bool(exp is not None and exp.live)
-
-
-def refresh_export(config, runner, volume_name, device_path=None):
-    """Let the export of a grown volume show its new size; True when one was refreshed."""
-    helper = load_target(config, runner)
-    with helper.lock():     # the same host lock as the export module's changes
-        exp = helper.list_exports().get(volume_name)
-        if exp is None or not exp.live:
-            return False
-        if device_path and exp.backing is None:
-            exp.backing = Backing.from_path(device_path)
-        return bool(helper.extend_target(exp))

@@ -26,10 +26,10 @@ __metaclass__ = type
 import contextlib
 import os
 import re
-import stat
 import tempfile
 import uuid
 
+from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing  # noqa: F401
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     InvalidParameter, NotSupported)
 
@@ -257,47 +257,6 @@ class Chap(object):
         return out
 
 
-class Backing(object):
-    """What a LUN/namespace reads from.
-
-    ``kind``: ``block`` (a block device), ``file`` (a regular file) or a
-    driver-given backing-store type (``rbd``: ``path`` is ``pool/image`` and
-    ``options`` tgt's bsopts, e.g. ``conf=/etc/ceph/ceph.conf;id=cinder``).
-    Drivers supply it through an optional ``target_backing(name)`` method;
-    without one, ``local_path(name)`` is used and the kind is read from the
-    file system.
-    """
-
-    __slots__ = ('kind', 'path', 'options')
-
-    def __init__(self, kind, path, options=None):
-        self.kind = kind
-        self.path = path
-        self.options = options or None
-
-    @classmethod
-    def from_path(cls, path):
-        try:
-            st = os.stat(path)
-        except OSError:
-            return cls('missing', path)
-        if stat.S_ISBLK(st.st_mode):
-            return cls('block', path)
-        if stat.S_ISREG(st.st_mode):
-            return cls('file', path)
-        return cls('other', path)
-
-    def __eq__(self, other):
-        return isinstance(other, Backing) and (self.kind, self.path, self.options) == (
-            other.kind, other.path, other.options)
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __repr__(self):
-        return 'Backing(%r, %r)' % (self.kind, self.path)
-
-
 class ExportSpec(object):
     """What a caller wants exported."""
 
@@ -434,6 +393,8 @@ class Target(object):
     # the host lock (plugins/module_utils/_locks.py) a task holds while it changes this
     # helper's state; None: no lock
     lock_name = None
+    # False for a helper that makes no exports (the driver serves its volumes itself)
+    exports_volumes = True
 
     def __init__(self, config, runner):
         self.config = config

@@ -241,13 +241,15 @@ def test_extend_shows_the_new_size_to_the_initiator(env):
     assert iscsi_login_ok(env.tgtd.port, iqn, u, p)[1] == 32 * MiB
     with open(env.file, 'r+b') as fh:
         fh.truncate(64 * MiB)
-    config = resolve(env.backend, target_opts(), 'test')
-    runner = CommandRunner()
-    assert targets.is_exported(config, runner, 'vol1')
-    assert not targets.is_exported(config, runner, 'vol-other')
-    assert targets.refresh_export(config, runner, 'vol1', env.file)
+    from ansible_collections.cinderkit.storage.plugins.module_utils._backend import Backend
+    from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import get_driver_class
+    backend = Backend(get_driver_class('lvm'), resolve(env.backend, target_opts(), 'test'),
+                      CommandRunner())
+    exports = backend.target().list_exports()
+    assert exports['vol1'].live and 'vol-other' not in exports
+    assert backend.refresh_export('vol1', env.file)
     assert iscsi_login_ok(env.tgtd.port, iqn, u, p)[1] == 64 * MiB
     assert iscsi_read(env.tgtd.port, iqn, u, p, len(env.data)) == env.data
-    assert not targets.refresh_export(config, runner, 'vol-other', env.file)
+    assert not backend.refresh_export('vol-other', env.file)
     assert targets.registered_targets()['tgtadm'].online_extend is False
     assert not export(env).changed

@@ -43,6 +43,10 @@ def test_stats_match_ceph_df(ck, ceph):
     # Cinder's RBD keys and values
     assert f['volume_backend_name'] == 'ceph-1' and f['vendor_name'] == 'Open Source'
     assert f['driver_version'] == '1.2.0' and f['storage_protocol'] == 'ceph'
+    assert f['online_extend_support'] is True               # clients see a resize at once
+    # exported through tgt instead: what the pair does (tgt re-creates the LUN on extend)
+    tgt = facts(ck, ceph.backend(target_helper='tgtadm'))
+    assert tgt['storage_protocol'] == 'iSCSI' and tgt['online_extend_support'] is False
     assert f['reserved_percentage'] == 0 and f['max_over_subscription_ratio'] == '20.0'
     assert f['thin_provisioning_support'] is True and f['backend_state'] == 'up'
     assert f['replication_enabled'] is False

@@ -141,6 +141,8 @@ def test_storage_protocol_follows_target_helper(ck, vg):
         b = vg.backend(target_helper=helper, target_protocol=proto, volume_backend_name=helper)
         facts = ck('backend_facts', backend=b)['ansible_facts']['cinderkit_backends'][helper]
         assert facts['storage_protocol'] == expect
+        # LIO and nvmet show a grown LUN online; tgt re-creates it
+        assert facts['online_extend_support'] is (helper != 'tgtadm')
 
 
 def test_module_defaults_action_group(play, vg):
