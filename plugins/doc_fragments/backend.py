@@ -19,7 +19,7 @@ options:
       - Options keep Cinder's names and defaults, for example C(volume_group) (C(cinder-volumes)),
         C(lvm_type) (C(auto)), C(lvm_conf_file), C(volume_clear) (C(zero)), C(target_helper) (C(tgtadm)),
         C(max_over_subscription_ratio), C(reserved_percentage). cinderkit adds C(copy_timeout) (C(3600)
-        seconds; C(0) for no limit): a copy (clone, image in or out) that takes longer is stopped and its
+        seconds, C(0) for no limit); a copy (clone, image in or out) that takes longer is stopped and its
         half-made volume removed.
       - "RBD (C(volume_driver: rbd), needs python3-rbd and python3-rados on the managed node): C(rbd_pool)
         (C(rbd)), C(rbd_user), C(rbd_ceph_conf), C(rbd_cluster_name) (C(ceph)), C(rbd_keyring_conf),
