@@ -42,6 +42,8 @@ DM_SUFFIX = '-real'  # the longest suffix LVM adds to a volume's device (a thick
 def dm_name_length(vg, lv, suffix=DM_SUFFIX):
     """Length of the device-mapper name LVM gives ``vg/lv`` (each '-' doubled, 'vg-lv')."""
     return len(vg.replace('-', '--')) + 1 + len(lv.replace('-', '--')) + len(suffix)
+
+
 TAG_KIND = KEY_KIND
 TAG_SRC = KEY_SRC
 
@@ -276,21 +278,21 @@ class LVMDriver(VolumeDriver):
         ext = self._extent or self._get_vg().extent_size
         return int(math.ceil(size_bytes / float(ext))) * ext
 
-    def check_space(self, specs, lvm_type, extra_thick_bytes=0, freed_bytes=0):
+    def check_space(self, specs, kind='default', extra_thick_bytes=0, freed_bytes=0):
         """Raise Conflict before any change when the VG/pool cannot hold ``specs``.
 
         ``freed_bytes``: thick space that deletions in the same task release first.
         """
         vg = self._get_vg()
         need = sum(self.round_size(s.size_bytes) for s in specs)
-        if lvm_type == 'default' or extra_thick_bytes:
-            thick = (need if lvm_type == 'default' else 0) + extra_thick_bytes
+        if kind == 'default' or extra_thick_bytes:
+            thick = (need if kind == 'default' else 0) + extra_thick_bytes
             if thick > vg.free + freed_bytes:
                 raise Conflict(
                     "volume group %r has %s free; %s needed for %d volume(s). Nothing was changed; "
                     "add a PV to the VG, delete volumes, or ask for less"
                     % (self.vg_name, _human(vg.free), _human(thick), len(specs)))
-        if lvm_type == 'thin':
+        if kind == 'thin':
             space = self.get_inventory().space
             pool_size = space['pool_size'] or vg.free
             ratio = self.over_subscription_ratio()

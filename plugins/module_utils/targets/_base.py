@@ -29,7 +29,7 @@ import re
 import tempfile
 import uuid
 
-from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing  # noqa: F401
+from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     InvalidParameter, NotSupported)
 
