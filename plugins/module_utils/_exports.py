@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
@@ -525,3 +526,65 @@ def diff(items):
         before[it.volume] = view(it.before)
         after[it.volume] = {} if it.action == 'delete' else view(it.result)
     return dict(before=before, after=after)
+
+
+class ExportTask(Task):
+    """The export module's steps, under the helper's host lock from the one query to the
+    last write: two tasks on one host never decide from a view the other changes (tgt
+    target IDs, accounts, saved configs)."""
+
+    def lock(self):
+        check_params(self.params)
+        self.helper = helper_for(self.m)
+        return self.helper.lock()
+
+    def plan(self):
+        p, helper = self.params, self.helper
+        self.native = None
+        self.items = []
+        if not helper.exports_volumes:
+            self.native = native(self.m, helper)
+        elif p['ensure_all']:
+            self.items = plan_ensure_all(self.m, helper)
+        else:
+            self.items = collect_items(p)
+            plan(self.m, helper, self.items)
+
+    def changed(self):
+        return any(it.action in CHANGING for it in self.items)
+
+    def apply(self):
+        apply(self.helper, self.items)
+
+    def preview(self):
+        preflight(self.helper, self.items)
+
+    def result(self, changed):
+        if self.native is not None:
+            return self.native
+        p, helper, items = self.params, self.helper, self.items
+        records = results(self.m, helper, items, changed)
+        out = {}
+        if p['ensure_all']:
+            out['exports'] = records
+            lost = [it.volume for it in items if it.action == 'unrecoverable']
+            if lost:
+                raise CinderkitError('export(s) %s are live but their CHAP secrets are not saved; '
+                                     'run the export module for each to save them'
+                                     % ', '.join(lost), exports=records, changed=changed)
+        elif p.get('volumes') is not None:
+            for item, rec in zip(items, records):
+                if item.state == 'present':
+                    rec['connection_info'] = helper.initialize_connection(item.result,
+                                                                          p.get('connector'))
+            out['exports'] = records
+        else:
+            out['export'] = records[0]
+            if items[0].state == 'present':
+                out['connection_info'] = helper.initialize_connection(items[0].result,
+                                                                      p.get('connector'))
+        self.m.warnings.extend(helper.warnings)
+        return out
+
+    def diff(self):
+        return diff(self.items)

@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import math
 
+from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB
@@ -326,3 +327,39 @@ def listing(driver, params, exported):
     return fn(marker=params.get('marker'), limit=params.get('limit'), offset=params.get('offset'),
               sort_keys=params.get('sort_keys'), sort_dirs=params.get('sort_dirs'),
               exported=exported)
+
+
+class ManageTask(Task):
+    """The manage_existing module's steps."""
+
+    def plan(self):
+        p = self.params
+        check_params(p)
+        driver = self.driver
+        driver.require('manage', 'adopting existing volumes (manage_existing)')
+        exported = exported_names(self.m, driver)
+        self.listed = None
+        self.p = None
+        if p['state'] == 'listed':
+            self.listed = listing(driver, p, exported)
+            return
+        self.p = plan(driver, p, exported)
+
+    def changed(self):
+        return self.p is not None and self.p.action != 'none'
+
+    def apply(self):
+        apply(self.driver, self.p)
+
+    def result(self, changed):
+        if self.listed is not None:
+            return dict(manageable=self.listed)
+        p = self.p
+        if p.forced:
+            self.m.warnings.append('%s %s: %s; force: true %s it anyway' % (
+                p.kind, p.source or p.name, p.forced,
+                'adopted' if p.action == 'adopt' else 'released'))
+        return {p.kind: result(self.driver, p, self.check_mode)}
+
+    def diff(self):
+        return diff(self.p)

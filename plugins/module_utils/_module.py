@@ -110,6 +110,19 @@ class CinderkitModule(object):
     def refresh_export(self, volume_name, device_path):
         return self.backend.refresh_export(volume_name, device_path)
 
+    # -- the one loop -------------------------------------------------------
+    def converge(self, task_class):
+        """Run the module's Task through the converge loop (_converge.py), then exit."""
+        from ansible_collections.cinderkit.storage.plugins.module_utils._converge import converge
+
+        def go(m):
+            if m.with_backend:
+                from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
+                    mask_raw_secrets)
+                mask_raw_secrets(m)     # before anything can fail and echo the arguments
+            return converge(m, task_class(m))
+        self.run(go)
+
     # -- the one exit -------------------------------------------------------
     def close(self):
         """End the driver's backend session (e.g. the task's Ceph connection)."""

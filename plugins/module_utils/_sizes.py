@@ -57,3 +57,23 @@ def parse_size(value, param='size'):
     if size % MiB:
         raise InvalidParameter(param, 'size %s is not a whole number of MiB' % _shown(value), HINT)
     return size
+
+
+# -- how sizes are shown --------------------------------------------------------
+def gb(b):
+    """Bytes as GiB, two decimals (Cinder's stats)."""
+    return round(b / float(GiB), 2)
+
+
+def gib_text(b):
+    """'10 GiB' or '1.500 GiB' (messages about sizes asked for)."""
+    g = b / float(GiB)
+    return ('%d GiB' % g) if g == int(g) else ('%.3f GiB' % g)
+
+
+def human(b):
+    """'1.50 GiB', '512.00 MiB', '42 B' (messages about space)."""
+    for unit, div in (('TiB', 1024 ** 4), ('GiB', GiB), ('MiB', MiB)):
+        if b >= div:
+            return '%.2f %s' % (b / float(div), unit)
+    return '%d B' % b

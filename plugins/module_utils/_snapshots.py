@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Plan and apply snapshot changes (create, delete, revert) and volume extends."""
+"""Plan and apply snapshot changes: create, delete, revert."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     Conflict, InvalidParameter, NotFound)
-from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB, parse_size
+from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import parse_size
 
 
 class SnapshotPlan(object):
@@ -147,46 +148,21 @@ def snapshot_diff(p):
     return dict(before={p.name: before}, after={p.name: after})
 
 
-# -- extend -------------------------------------------------------------------
-class ExtendPlan(object):
-    def __init__(self, name, size_bytes):
-        self.name = name
-        self.size_bytes = size_bytes
-        self.action = 'none'
-        self.before = None
-        self.online = None
-        self.export_refreshed = False
+class SnapshotTask(Task):
+    """The snapshot module's steps."""
 
+    def plan(self):
+        self.p = plan_snapshot(self.driver, self.params, exported=self.backend.exported,
+                               export_holder=self.backend.export_holder)
 
-def plan_extend(driver, name, size, param='size'):
-    driver.validate_name(name, 'name')
-    want = parse_size(size, param)
-    inv = driver.get_inventory()
-    vol = inv.volumes.get(name)
-    if vol is None:
-        raise NotFound("parameter 'name': volume %r not found%s" % (
-            name, ' (it exists but is not managed by cinderkit)' if name in inv.unmanaged else ''))
-    p = ExtendPlan(name, driver.round_size(want))
-    p.before = vol
-    if p.size_bytes < vol.size_bytes:
-        raise InvalidParameter(param, 'volume %s is %s; %s would shrink it. Volumes are never shrunk'
-                               % (name, _gib(vol.size_bytes), _gib(p.size_bytes)),
-                               'ask for at least %s' % _gib(vol.size_bytes))
-    if p.size_bytes == vol.size_bytes:
-        return p
-    driver.check_extend(vol, p.size_bytes)
-    p.action = 'extend'
-    return p
+    def changed(self):
+        return self.p.action != 'none'
 
+    def apply(self):
+        apply_snapshot(self.driver, self.p)
 
-def apply_extend(driver, p, refresh_export=None):
-    """Grow the volume; then let the target layer show the new size."""
-    p.online = bool(driver.extend_volume(p.name, p.size_bytes))
-    if refresh_export is not None:
-        p.export_refreshed = bool(refresh_export(p.name, driver.local_path(p.name)))
-    return p
+    def result(self, changed):
+        return dict(snapshot=snapshot_result(self.driver, self.p, self.check_mode))
 
-
-def _gib(b):
-    g = b / float(GiB)
-    return ('%d GiB' % g) if g == int(g) else ('%.3f GiB' % g)
+    def diff(self):
+        return snapshot_diff(self.p)

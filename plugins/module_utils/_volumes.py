@@ -14,9 +14,11 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
+from ansible_collections.cinderkit.storage.plugins.module_utils._paths import check_volume_paths
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, NotFound)
-from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB, parse_size
+from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB, gib_text, parse_size
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import VolumeSpec
 
@@ -142,8 +144,8 @@ def plan(driver, runner, items, export_holder=None):
                 if want < vol.size_bytes:
                     problems.append("%s: volume %s is %s and the request is %s; volumes are never "
                                     "shrunk: ask for at least %s"
-                                    % (_size_param(it), it.name, _gib(vol.size_bytes), _gib(want),
-                                       _gib(vol.size_bytes)))
+                                    % (_size_param(it), it.name, gib_text(vol.size_bytes), gib_text(want),
+                                       gib_text(vol.size_bytes)))
                 elif want > vol.size_bytes:
                     it.action = 'extend'
                     it.size_bytes = want
@@ -215,8 +217,8 @@ def _plan_create(driver, runner, inv, it):
         base = it.image['virtual_size']
         if it.size_bytes is not None and it.size_bytes < base and not src['grow']:
             raise InvalidParameter(_size_param(it), 'image %s has a virtual size of %s, more than the '
-                                   'requested %s' % (src['image'], _gib(base), _gib(it.size_bytes)),
-                                   'ask for at least %s or set source.grow: true' % _gib(_round_gib(base)))
+                                   'requested %s' % (src['image'], gib_text(base), gib_text(it.size_bytes)),
+                                   'ask for at least %s or set source.grow: true' % gib_text(_round_gib(base)))
         if it.size_bytes is None or it.size_bytes < base:
             it.size_bytes = _round_gib(base)
         it.action = 'create'
@@ -225,8 +227,8 @@ def _plan_create(driver, runner, inv, it):
         it.size_bytes = base
     elif it.size_bytes < base:
         raise InvalidParameter(_size_param(it), 'volume %s would be %s, smaller than its source (%s)'
-                               % (it.name, _gib(it.size_bytes), _gib(base)),
-                               'ask for at least %s or leave size out' % _gib(base))
+                               % (it.name, gib_text(it.size_bytes), gib_text(base)),
+                               'ask for at least %s or leave size out' % gib_text(base))
     it.action = 'create'
 
 
@@ -254,11 +256,6 @@ def _plan_to_image(driver, runner, it):
 
 def _round_gib(b):
     return ((b + GiB - 1) // GiB) * GiB
-
-
-def _gib(b):
-    g = b / float(GiB)
-    return ('%d GiB' % g) if g == int(g) else ('%.3f GiB' % g)
 
 
 def _same_source(want, have):
@@ -373,3 +370,36 @@ def diff(items, driver):
 
 
 __all__ = ['CinderkitError', 'Conflict']
+
+
+class VolumeTask(Task):
+    """The volume module's steps."""
+
+    def plan(self):
+        check_volume_paths(self.params)
+        self.items = collect_items(self.params)
+        plan(self.driver, self.m.runner, self.items, export_holder=self.backend.export_holder)
+
+    def changed(self):
+        return any(it.action != 'none' or it.image_action != 'none' for it in self.items)
+
+    def apply(self):
+        apply(self.driver, self.items, refresh_export=self.backend.refresh_export)
+
+    def result(self, changed):
+        records = results(self.driver, self.items, self.check_mode)
+        out = {}
+        if self.params.get('volumes') is not None:
+            out['volumes'] = records
+        else:
+            out['volume'] = records[0]
+        for rec in records:
+            if rec.get('source_mismatch'):
+                self.m.warnings.append(
+                    'volume %s exists with source %s; the requested source %s was not applied'
+                    % (rec['name'], rec['source_mismatch']['actual'],
+                       rec['source_mismatch']['requested']))
+        return out
+
+    def diff(self):
+        return diff(self.items, self.driver)

@@ -222,105 +222,8 @@ commands:
   elements: str
 '''
 
-import os
-import socket
-
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
-from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, InvalidParameter, NotFound)
-from ansible_collections.cinderkit.storage.plugins.module_utils import _attach
-
-
-def _check_paths(p):
-    """Path and name options: absolute, no NUL byte (open() and os-brick would raise on one)."""
-    for key in ('rbd_keyring_file', 'lock_path'):
-        path = p.get(key)
-        if path is None:
-            continue
-        if '\x00' in path:
-            raise InvalidParameter(key, 'the path contains a NUL byte', 'give an absolute path')
-        if not os.path.isabs(path):
-            raise InvalidParameter(key, 'the path %s is not absolute' % path, 'give an absolute path')
-    for key in ('my_ip', 'host'):
-        value = p.get(key)
-        if value is not None and (not value or not value.isprintable() or ' ' in value):
-            raise InvalidParameter(key, 'must be a host name or an IP address, not %r' % value,
-                                   'leave it out to use this host\'s')
-    if p['device_scan_attempts'] < 1:
-        raise InvalidParameter('device_scan_attempts', 'must be 1 or more')
-
-
-def _connection(m):
-    p = m.params
-    for s in _attach.secrets_in(p.get('connection_info')):
-        m.add_secret(s)
-    _check_paths(p)
-    if p['state'] == 'connector':
-        for key in ('connection_info', 'rbd_keyring_file'):
-            if p.get(key) is not None:
-                raise InvalidParameter(key, 'does not apply with state: connector')
-        return None
-    if p.get('connection_info') is None:
-        raise InvalidParameter('connection_info', 'is required with state: %s' % p['state'],
-                               'pass the connection_info the export module returned; use '
-                               "state: connector to read this host's connector properties")
-    conn = _attach.check_connection_info(p['connection_info'])
-    path = p.get('rbd_keyring_file')
-    if path:
-        if conn.protocol != 'RBD':
-            raise InvalidParameter('rbd_keyring_file', 'only applies to rbd connections')
-        if os.path.isdir(path):
-            raise InvalidParameter('rbd_keyring_file', '%s is a directory' % path,
-                                   'give the path of the keyring file')
-        try:
-            with open(path) as fh:
-                conn.data['keyring'] = fh.read()
-        except (IOError, OSError) as exc:
-            raise NotFound("parameter 'rbd_keyring_file': cannot read %s: %s" % (path, exc.strerror))
-        except UnicodeError:
-            raise InvalidParameter('rbd_keyring_file', '%s is not a text file' % path,
-                                   'give the path of a Ceph keyring (text)')
-        for s in _attach.keyring_secrets(conn.data['keyring']):
-            m.add_secret(s)
-    m.warnings.extend(conn.warnings)
-    return conn
-
-
-def run(m):
-    p = m.params
-    conn = _connection(m)
-    if os.geteuid() != 0:
-        raise CinderkitError('the attachment module must run as root (become: true): os-brick '
-                             'logs in, scans and flushes devices with root privileges')
-    _attach.require_tools(m.runner, conn, p['use_multipath'])
-    brick = _attach.Brick(m.runner, p['lock_path'])
-    if p.get('my_ip'):
-        my_ip = p['my_ip']
-    else:
-        from ansible_collections.cinderkit.storage.plugins.module_utils._options import _my_ip
-        my_ip = _my_ip()
-    props = brick.properties(my_ip, p.get('host') or socket.gethostname(), p['use_multipath'],
-                             p['enforce_multipath'])
-    result = dict(changed=False, connector=props)
-    if conn is None:
-        for key, what in (('initiator', 'no iSCSI initiator name (install open-iscsi)'),
-                          ('nqn', 'no NVMe host NQN (install nvme-cli)')):
-            if not props.get(key):
-                m.warnings.append('this host has %s' % what)
-        return result
-    connector = brick.connector_for(conn, p['use_multipath'], p['device_scan_attempts'])
-    before = _attach.find_attached(brick, connector, conn, p['use_multipath'])
-    plan = _attach.plan(p['state'], conn, before)
-    changed = plan.action != 'none'
-    if changed and not m.check_mode:
-        if plan.action == 'connect':
-            _attach.connect(brick, connector, plan, p['use_multipath'])
-        else:
-            _attach.disconnect(brick, connector, plan, p['use_multipath'], p['force'])
-    result.update(changed=changed, attachment=_attach.record(plan, m.check_mode))
-    if m.diff_mode and changed:
-        result['diff'] = _attach.diff(plan)
-    return result
+from ansible_collections.cinderkit.storage.plugins.module_utils._attach import AttachTask
 
 
 def main():
@@ -339,7 +242,7 @@ def main():
         ),
         with_backend=False,
     )
-    m.run(run)
+    m.converge(AttachTask)
 
 
 if __name__ == '__main__':

@@ -356,7 +356,6 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils import _exports
-from ansible_collections.cinderkit.storage.plugins.module_utils._errors import CinderkitError
 
 AUTH_SPEC = dict(
     method=dict(type='str', choices=['chap', 'none']),
@@ -366,51 +365,6 @@ AUTH_SPEC = dict(
     mutual_username=dict(type='str'),
     mutual_password=dict(type='str', no_log=False),
 )
-
-
-def run(m):
-    p = m.params
-    _exports.check_params(p)
-    helper = _exports.helper_for(m)
-    if not helper.exports_volumes:
-        return _exports.native(m, helper)
-    # one host lock from the one query to the last write: two tasks on one host never
-    # decide from a view the other changes (tgt target IDs, accounts, saved configs)
-    with helper.lock():
-        if p['ensure_all']:
-            items = _exports.plan_ensure_all(m, helper)
-        else:
-            items = _exports.collect_items(p)
-            _exports.plan(m, helper, items)
-        changed = any(it.action in _exports.CHANGING for it in items)
-        if changed and not m.check_mode:
-            _exports.apply(helper, items)
-        elif changed:
-            _exports.preflight(helper, items)
-        records = _exports.results(m, helper, items, changed)
-    result = dict(changed=changed)
-    if p['ensure_all']:
-        result['exports'] = records
-        lost = [it.volume for it in items if it.action == 'unrecoverable']
-        if lost:
-            raise CinderkitError('export(s) %s are live but their CHAP secrets are not saved; '
-                                 'run the export module for each to save them' % ', '.join(lost),
-                                 exports=records, changed=changed)
-    elif p.get('volumes') is not None:
-        for item, rec in zip(items, records):
-            if item.state == 'present':
-                rec['connection_info'] = helper.initialize_connection(item.result, p.get('connector'))
-        result['exports'] = records
-    else:
-        result['export'] = records[0]
-        item = items[0]
-        if item.state == 'present':
-            result['connection_info'] = helper.initialize_connection(item.result, p.get('connector'))
-    for w in helper.warnings:
-        m.warnings.append(w)
-    if m.diff_mode and changed:
-        result['diff'] = _exports.diff(items)
-    return result
 
 
 def main():
@@ -434,7 +388,7 @@ def main():
         mutually_exclusive=[['connector', 'initiators'], ['volume', 'volumes'],
                             ['device_path', 'volumes'], ['ensure_all', 'volumes']],
     )
-    m.run(run)
+    m.converge(_exports.ExportTask)
 
 
 if __name__ == '__main__':

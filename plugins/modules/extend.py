@@ -84,28 +84,7 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
-from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
-from ansible_collections.cinderkit.storage.plugins.module_utils import _snapshots
-
-
-def run(m):
-    mask_raw_secrets(m)   # before anything can fail and echo the arguments
-    driver = m.driver
-    plan = _snapshots.plan_extend(driver, m.params['name'], m.params['size'])
-    changed = plan.action != 'none'
-    if changed and not m.check_mode:
-        _snapshots.apply_extend(driver, plan, refresh_export=m.refresh_export)
-    vol = driver.get_inventory().volumes.get(plan.name)
-    rec = vol.to_result() if vol is not None else dict(name=plan.name)
-    if m.check_mode and changed:
-        rec['size_bytes'] = plan.size_bytes
-        rec['size_gb'] = round(plan.size_bytes / float(1024 ** 3), 3)
-    result = dict(changed=changed, online=plan.online, export_refreshed=plan.export_refreshed,
-                  volume=rec)
-    if m.diff_mode and changed:
-        result['diff'] = dict(before={plan.name: dict(size_gb=plan.before.size_gb)},
-                              after={plan.name: dict(size_gb=rec['size_gb'])})
-    return result
+from ansible_collections.cinderkit.storage.plugins.module_utils._extend import ExtendTask
 
 
 def main():
@@ -113,7 +92,7 @@ def main():
         name=dict(type='str', required=True),
         size=dict(type='raw', required=True),
     ))
-    m.run(run)
+    m.converge(ExtendTask)
 
 
 if __name__ == '__main__':

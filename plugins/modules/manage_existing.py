@@ -248,32 +248,7 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
-from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
-from ansible_collections.cinderkit.storage.plugins.module_utils import _manage
-
-
-def run(m):
-    mask_raw_secrets(m)   # before anything can fail and echo the arguments
-    p = m.params
-    _manage.check_params(p)
-    driver = m.driver
-    driver.require('manage', 'adopting existing volumes (manage_existing)')
-    exported = _manage.exported_names(m, driver)
-    if p['state'] == 'listed':
-        return dict(changed=False, manageable=_manage.listing(driver, p, exported))
-    plan = _manage.plan(driver, p, exported)
-    changed = plan.action != 'none'
-    if changed and not m.check_mode:
-        _manage.apply(driver, plan)
-    if plan.forced:
-        m.warnings.append('%s %s: %s; force: true %s it anyway' % (
-            plan.kind, plan.source or plan.name, plan.forced,
-            'adopted' if plan.action == 'adopt' else 'released'))
-    result = dict(changed=changed)
-    result[plan.kind] = _manage.result(driver, plan, m.check_mode)
-    if m.diff_mode and changed:
-        result['diff'] = _manage.diff(plan)
-    return result
+from ansible_collections.cinderkit.storage.plugins.module_utils._manage import ManageTask
 
 
 def main():
@@ -294,7 +269,7 @@ def main():
         ),
         mutually_exclusive=[['source_name', 'reference']],
     )
-    m.run(run)
+    m.converge(ManageTask)
 
 
 if __name__ == '__main__':

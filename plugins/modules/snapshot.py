@@ -140,22 +140,7 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
-from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
-from ansible_collections.cinderkit.storage.plugins.module_utils import _snapshots
-
-
-def run(m):
-    mask_raw_secrets(m)   # before anything can fail and echo the arguments
-    driver = m.driver
-    plan = _snapshots.plan_snapshot(driver, m.params, exported=m.exported,
-                                    export_holder=m.export_holder)
-    changed = plan.action != 'none'
-    if changed and not m.check_mode:
-        _snapshots.apply_snapshot(driver, plan)
-    result = dict(changed=changed, snapshot=_snapshots.snapshot_result(driver, plan, m.check_mode))
-    if m.diff_mode and changed:
-        result['diff'] = _snapshots.snapshot_diff(plan)
-    return result
+from ansible_collections.cinderkit.storage.plugins.module_utils._snapshots import SnapshotTask
 
 
 def main():
@@ -166,7 +151,7 @@ def main():
         cow_size=dict(type='raw'),
         force=dict(type='bool', default=False),
     ))
-    m.run(run)
+    m.converge(SnapshotTask)
 
 
 if __name__ == '__main__':

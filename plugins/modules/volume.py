@@ -312,9 +312,7 @@ commands:
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
-from ansible_collections.cinderkit.storage.plugins.module_utils._options import mask_raw_secrets
-from ansible_collections.cinderkit.storage.plugins.module_utils._paths import check_volume_paths
-from ansible_collections.cinderkit.storage.plugins.module_utils import _volumes
+from ansible_collections.cinderkit.storage.plugins.module_utils._volumes import VolumeTask
 
 SOURCE_SPEC = dict(
     snapshot=dict(type='str'),
@@ -323,31 +321,6 @@ SOURCE_SPEC = dict(
     format=dict(type='str', choices=['auto', 'raw', 'qcow2', 'vmdk'], default='auto'),
     grow=dict(type='bool', default=False),
 )
-
-
-def run(m):
-    mask_raw_secrets(m)   # before anything can fail and echo the arguments
-    check_volume_paths(m.params)
-    items = _volumes.collect_items(m.params)
-    driver = m.driver
-    _volumes.plan(driver, m.runner, items, export_holder=m.export_holder)
-    changed = any(it.action != 'none' or it.image_action != 'none' for it in items)
-    if changed and not m.check_mode:
-        _volumes.apply(driver, items, refresh_export=m.refresh_export)
-    records = _volumes.results(driver, items, m.check_mode)
-    result = dict(changed=changed)
-    if m.params.get('volumes') is not None:
-        result['volumes'] = records
-    else:
-        result['volume'] = records[0]
-    for rec in records:
-        if rec.get('source_mismatch'):
-            m.warnings.append('volume %s exists with source %s; the requested source %s was not applied'
-                              % (rec['name'], rec['source_mismatch']['actual'],
-                                 rec['source_mismatch']['requested']))
-    if m.diff_mode and changed:
-        result['diff'] = _volumes.diff(items, driver)
-    return result
 
 
 def main():
@@ -374,7 +347,7 @@ def main():
         mutually_exclusive=[['name', 'volumes'], ['size', 'volumes'], ['source', 'volumes'],
                             ['to_image', 'volumes']],
     )
-    m.run(run)
+    m.converge(VolumeTask)
 
 
 if __name__ == '__main__':

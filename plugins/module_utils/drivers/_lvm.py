@@ -25,6 +25,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils._lvm import (
     LVMClient, dm_available, dm_path, name_problem)
+from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import gb, human
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
@@ -36,10 +37,11 @@ from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base im
 
 MAX_VG_LV = 127     # len(vg) + len(lv) + 3 (measured with LVM 2.03: 128 is refused)
 MAX_DM_NAME = 127   # the kernel's DM_NAME_LEN (128) less its NUL
-DM_SUFFIX = '-real'  # the longest suffix LVM adds to a volume's device (a thick origin)
+# LVM's suffixes for a thick snapshot: its origin gets '<vg>-<lv>-real', the CoW '<vg>-<snap>-cow'
+SNAPSHOT_SUFFIXES = (('origin', '-real'), ('snapshot', '-cow'))
 
 
-def dm_name_length(vg, lv, suffix=DM_SUFFIX):
+def dm_name_length(vg, lv, suffix=''):
     """Length of the device-mapper name LVM gives ``vg/lv`` (each '-' doubled, 'vg-lv')."""
     return len(vg.replace('-', '--')) + 1 + len(lv.replace('-', '--')) + len(suffix)
 
@@ -120,9 +122,8 @@ class LVMDriver(VolumeDriver):
                        % (len(name), self.vg_name, len(self.vg_name), MAX_VG_LV - 3 - len(self.vg_name)))
         if problem is None and dm_name_length(self.vg_name, name) > MAX_DM_NAME:
             problem = ('gives a device-mapper name of %d bytes (volume group and name joined by '
-                       "'-', each '-' doubled, and %r once it has a snapshot); the kernel takes at "
-                       'most %d: use a shorter name or fewer dashes'
-                       % (dm_name_length(self.vg_name, name), DM_SUFFIX, MAX_DM_NAME))
+                       "'-', each '-' doubled); the kernel takes at most %d: use a shorter name "
+                       'or fewer dashes' % (dm_name_length(self.vg_name, name), MAX_DM_NAME))
         if problem:
             raise InvalidParameter(param, '%r %s' % (name, problem))
 
@@ -291,7 +292,7 @@ class LVMDriver(VolumeDriver):
                 raise Conflict(
                     "volume group %r has %s free; %s needed for %d volume(s). Nothing was changed; "
                     "add a PV to the VG, delete volumes, or ask for less"
-                    % (self.vg_name, _human(vg.free), _human(thick), len(specs)))
+                    % (self.vg_name, human(vg.free), human(thick), len(specs)))
         if kind == 'thin':
             space = self.get_inventory().space
             pool_size = space['pool_size'] or vg.free
@@ -301,7 +302,7 @@ class LVMDriver(VolumeDriver):
                 raise Conflict(
                     "thin pool %r would be over-subscribed: %s provisioned + %s new > %s x %.1f "
                     "(max_over_subscription_ratio). Nothing was changed; raise the ratio or grow the pool"
-                    % (self.pool_name, _human(provisioned), _human(need), _human(pool_size), ratio))
+                    % (self.pool_name, human(provisioned), human(need), human(pool_size), ratio))
 
     def over_subscription_ratio(self):
         r = self.config.max_over_subscription_ratio
@@ -463,11 +464,20 @@ class LVMDriver(VolumeDriver):
             argv = self.lvm.lvcreate_argv(lv_name, snapshot_of=volume_name,
                                           tags=self._tags(KIND_SNAPSHOT), extra=('--setactivationskip', 'y'))
         else:
+            pairs = zip((('origin', volume_name), ('snapshot', lv_name)), SNAPSHOT_SUFFIXES)
+            for (what, lv), (dummy, suffix) in pairs:
+                if dm_name_length(self.vg_name, lv, suffix) > MAX_DM_NAME:
+                    raise InvalidParameter(
+                        'name' if what == 'snapshot' else 'volume',
+                        'a thick snapshot makes the device %s-%s%s of %d bytes (each \'-\' '
+                        'doubled); the kernel takes at most %d. Nothing was changed'
+                        % (self.vg_name, lv, suffix, dm_name_length(self.vg_name, lv, suffix),
+                           MAX_DM_NAME), 'use a shorter name')
             cow = self.snapshot_cow_bytes(vol.size_bytes, cow_bytes)
             vg = self._get_vg()
             if cow > vg.free:
                 raise Conflict('volume group %r has %s free; the snapshot needs %s of CoW space. '
-                               'Nothing was changed' % (self.vg_name, _human(vg.free), _human(cow)))
+                               'Nothing was changed' % (self.vg_name, human(vg.free), human(cow)))
             argv = self.lvm.lvcreate_argv(lv_name, cow, snapshot_of=volume_name,
                                           tags=self._tags(KIND_SNAPSHOT))
         self.lvm.runner.run(argv, write=True, env=self.lvm.env)
@@ -615,7 +625,7 @@ class LVMDriver(VolumeDriver):
             if delta > vg.free:
                 raise Conflict('volume group %r has %s free; growing %s by %s needs more. Nothing was '
                                'changed; add a PV or ask for less'
-                               % (self.vg_name, _human(vg.free), vol.name, _human(delta)))
+                               % (self.vg_name, human(vg.free), vol.name, human(delta)))
         if lv.is_origin and lv.open:
             raise Conflict(
                 'volume %s is a thick volume with snapshots and is in use; LVM resizes such an origin '
@@ -868,13 +878,13 @@ class LVMDriver(VolumeDriver):
         lvm_type = self.effective_lvm_type()[0]
         pool = next((lv for lv in lvs if lv.name == self.pool_name and lv.is_thin_pool), None)
         if lvm_type == 'thin' and pool is not None:
-            total = _gb(pool.size)
+            total = gb(pool.size)
             used = pool.size / 100.0 * (pool.data_percent or 0.0)
             free = round((pool.size - used) / float(GiB), 2)
             provisioned = round(sum(lv.size for lv in lvs if lv.name != self.pool_name) / float(GiB), 2)
         else:
-            total = _gb(vg.size)
-            free = _gb(vg.free)
+            total = gb(vg.size)
+            free = gb(vg.free)
             provisioned = round(float(total) - float(free), 2)
         thin = lvm_type == 'thin'
         location_info = 'LVMVolumeDriver:%s:%s:%s:%s' % (
@@ -923,17 +933,6 @@ class LVMDriver(VolumeDriver):
                 type='integer', minimum=1, maximum=100,
                 default=self.config.get('lvm_snapshot_cow_percent', 100)),
         }
-
-
-def _gb(b):
-    return round(b / float(GiB), 2)
-
-
-def _human(b):
-    for unit, div in (('TiB', 1024 ** 4), ('GiB', GiB), ('MiB', 1024 ** 2)):
-        if b >= div:
-            return '%.2f %s' % (b / float(div), unit)
-    return '%d B' % b
 
 
 __all__ = ['LVMDriver', 'MissingDependency', 'CommandFailed']

@@ -33,6 +33,7 @@ import traceback
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, MissingDependency, NotFound)
+from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import gb, human
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
@@ -592,11 +593,11 @@ class RBDDriver(VolumeDriver):
                 'pool %r would be over-subscribed: %s provisioned + %s for %s > %s x %.1f '
                 '(max_over_subscription_ratio, %d%% reserved). Nothing was changed; raise the '
                 'ratio, add capacity or ask for less'
-                % (self.pool, _human(provisioned), _human(need), what, _human(usable), ratio,
+                % (self.pool, human(provisioned), human(need), what, human(usable), ratio,
                    self.config.reserved_percentage))
         if need > (free - reserved) * ratio:
             raise Conflict('pool %r has %s free (x %.1f over-subscription); %s needs %s. Nothing '
-                           'was changed' % (self.pool, _human(free), ratio, what, _human(need)))
+                           'was changed' % (self.pool, human(free), ratio, what, human(need)))
 
     def check_extend(self, vol, new_size_bytes):
         self._check_thin(new_size_bytes - vol.size_bytes, 'growing %s' % vol.name)
@@ -1148,11 +1149,11 @@ class RBDDriver(VolumeDriver):
         state, total, free = 'down', 'unknown', 'unknown'
         try:
             free_b, total_b = self.pool_capacity()[:2]
-            free, total, state = _gb(free_b), _gb(total_b), 'up'
+            free, total, state = gb(free_b), gb(total_b), 'up'
         except CinderkitError:
             pass
         if c.rbd_exclusive_cinder_pool:
-            provisioned = _gb(inv.space['managed_bytes'])
+            provisioned = gb(inv.space['managed_bytes'])
         else:   # Cinder's _get_usage_info: every image, whole GiB
             provisioned = int(math.ceil(inv.space['provisioned_bytes'] / float(GiB)))
         common = dict(
@@ -1193,14 +1194,3 @@ class RBDDriver(VolumeDriver):
                 title='Maximum clone depth', description='Clone chains longer than this are flattened.',
                 type='integer', minimum=0, default=self.config.rbd_max_clone_depth),
         }
-
-
-def _gb(b):
-    return round(b / float(GiB), 2)
-
-
-def _human(b):
-    for unit, div in (('TiB', 1024 ** 4), ('GiB', GiB), ('MiB', MiB)):
-        if b >= div:
-            return '%.2f %s' % (b / float(div), unit)
-    return '%d B' % b

@@ -102,11 +102,11 @@ def test_config_file_errors_never_show_the_line(tmp_path):
 
 
 @pytest.mark.parametrize('vg,name,word', [
-    ('cinder-volumes', 'v' * 106, None),                # 'cinder--volumes-vvv...-real' = 127
-    ('cinder-volumes', 'v' * 107, 'device-mapper name of 128 bytes'),
-    ('vg', 'a-' * 30 + 'b' * 60, 'device-mapper name'),  # 90 chars, 150 bytes with '-' doubled
-    ('vg', 'v' * 119, None),                              # LVM would take 122
-    ('vg', 'v' * 120, 'device-mapper name'),
+    ('cinder-volumes', 'v' * 110, None),                # 'cinder--volumes-vvv...' = 126; LVM's 124
+    ('cinder-volumes', 'a-' * 30 + 'b' * 50, 'device-mapper name of 156 bytes'),
+    ('vg', 'a-' * 30 + 'b' * 60, 'device-mapper name'),  # 90 chars, 153 bytes with '-' doubled
+    ('vg', 'v' * 122, None),                              # both limits just met
+    ('a-b-c', 'x-' + 'v' * 117, 'device-mapper name of 128 bytes'),  # LVM's limit just met
     ('g' * 60, 'v' * 65, 'LVM takes at most 64'),         # LVM's own VG/LV limit
 ])
 def test_lvm_name_limits(vg, name, word):
