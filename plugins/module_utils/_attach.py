@@ -336,6 +336,7 @@ class AttachTask(Task):
 
     def apply(self):
         p = self.params
+        self.brick.writing = True       # what os-brick runs from here on changes this host
         if self.p.action == 'connect':
             connect(self.brick, self.connector, self.p, p['use_multipath'])
         else:

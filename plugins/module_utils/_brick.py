@@ -20,7 +20,8 @@ import warnings
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, MissingDependency)
-from ansible_collections.cinderkit.storage.plugins.module_utils._runner import REDACTED, redact_text
+from ansible_collections.cinderkit.storage.plugins.module_utils._runner import (
+    Secret, redact_text)
 
 TOOLS = {
     'ISCSI': (('iscsiadm', 'open-iscsi'),),
@@ -59,10 +60,12 @@ class Brick(object):
 
     def __init__(self, runner, lock_path):
         self.runner = runner
+        for tools in list(TOOLS.values()) + [MULTIPATH_TOOLS]:
+            runner.packages.update(dict(tools))     # a missing tool names its package
         mods = _BRICK.get('mods')
         if mods is None:
             mods = _BRICK['mods'] = _import_brick()
-        self.cfg, self.os_brick, self.privileged, self.connector, self.rootwrap, \
+        self.cfg, self.os_brick, self.privileged, self.connector, self.processutils, \
             self.exception = mods
         if not os.path.isdir(lock_path):
             os.makedirs(lock_path, 0o700)
@@ -83,19 +86,39 @@ class Brick(object):
         logger.addHandler(self.log)
         logger.propagate = False
 
+    # set by the planner while it connects or disconnects: what os-brick runs then changes state
+    writing = False
+
     def execute(self, *cmd, **kwargs):
-        """os-brick's executor, recording each command (secrets redacted) in the runner."""
-        shown = [REDACTED if str(c) in self.runner.secrets else
-                 redact_text(str(c), self.runner.secrets) for c in cmd]
-        t0 = time.time()
-        rc = 0
-        try:
-            return self.rootwrap.execute(*cmd, **kwargs)
-        except Exception as exc:
-            rc = getattr(exc, 'exit_code', None)
-            raise
-        finally:
-            self.runner.history.append(dict(cmd=shown, rc=rc, seconds=round(time.time() - t0, 4)))
+        """os-brick's executor (oslo.concurrency's ``processutils.execute`` contract), run by
+        the task's one CommandRunner: recorded with secrets redacted, ``LC_ALL=C``, a missing
+        tool named with its package, and marked as a write while the planner changes state.
+
+        This process is root, so ``run_as_root``/``root_helper`` need nothing more.
+        """
+        if kwargs.get('shell'):
+            raise CinderkitError('os-brick asked for a shell command; cinderkit runs argv only')
+        secrets = [x for x in self.runner.secrets if x]
+        # an item holding a secret is shown as a whole as redacted (history, errors)
+        argv = [Secret(str(c)) if any(x in str(c) for x in secrets) else str(c) for c in cmd]
+        check = kwargs.get('check_exit_code', True)
+        if isinstance(check, bool):
+            ok_codes = (0,) if check else None
+        else:
+            ok_codes = tuple(check) if isinstance(check, (list, tuple)) else (int(check),)
+        attempts = max(1, int(kwargs.get('attempts') or 1))
+        env = kwargs.get('env_variables') or None
+        for attempt in range(attempts):
+            res = self.runner.run(argv, write=self.writing, check=False,
+                                  stdin=kwargs.get('process_input'), env=env,
+                                  timeout=kwargs.get('timeout'))
+            if ok_codes is None or res.rc in ok_codes:
+                return res.stdout, res.stderr
+            if attempt < attempts - 1 and kwargs.get('delay_on_retry', True):
+                time.sleep(min(2.0, 0.2 * (attempt + 1)))
+        raise self.processutils.ProcessExecutionError(
+            exit_code=res.rc, stdout=redact_text(res.stdout, self.runner.secrets),
+            stderr=res.stderr, cmd=' '.join(res.cmd))
 
     def connector_for(self, conn, use_multipath, scan_attempts):
         kwargs = dict(use_multipath=use_multipath, device_scan_attempts=scan_attempts,
@@ -131,14 +154,14 @@ def _import_brick():
             from os_brick import exception
             from os_brick import privileged
             from os_brick.initiator import connector
-            from os_brick.privileged import rootwrap
+            from oslo_concurrency import processutils
     except ImportError as exc:
         raise MissingDependency('the Python library os-brick', OS_BRICK_PACKAGE,
                                 reason='%s: %s' % (type(exc).__name__, exc))
     except Exception as exc:  # a broken installation: say what broke
         raise MissingDependency('a working os-brick', OS_BRICK_PACKAGE,
                                 reason=traceback.format_exception_only(type(exc), exc)[-1].strip())
-    return cfg, os_brick, privileged, connector, rootwrap, exception
+    return cfg, os_brick, privileged, connector, processutils, exception
 
 
 def require_tools(runner, conn, use_multipath):
