@@ -1,17 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Who holds a block device: the names a refusal gives ("in use by ...").
+"""Who holds a block device or a volume file: the names a refusal gives ("in use by ...").
 
 Read-only probes of the running kernel, for any driver whose volumes are
-block devices on this host:
+block devices or regular files on this host:
 
 * processes with the device open (``/proc/PID/fd``);
 * mounts of it (``/proc/self/mountinfo``);
 * stacked devices on top of it (``/sys/dev/block/MAJ:MIN/holders``, e.g. a
   device-mapper snapshot, multipath or a partition mapping);
 * an exclusive opener the above cannot name (a kernel target such as LIO's
-  iblock, or swap): found by an ``O_EXCL`` open that the kernel refuses.
+  iblock, or swap): found by an ``O_EXCL`` open that the kernel refuses;
+* for a file: processes with it open, and loop devices backed by it
+  (``/sys/block/loop*/loop/backing_file``).  A kernel target that opened the
+  file itself (LIO fileio, nvmet) shows in no such list: its export does.
 
 ``exclusive(path)`` keeps an ``O_EXCL`` handle while a wipe runs, so no
 mount and no kernel target can take the device in between.
@@ -31,11 +34,24 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import C
 
 
 def _rdev(path):
+    """What an open of ``path`` is known by: a block device's rdev, a file's (dev, inode)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_rdev if stat.S_ISBLK(st.st_mode) else None
+    if stat.S_ISBLK(st.st_mode):
+        return st.st_rdev
+    if stat.S_ISREG(st.st_mode):
+        return ('file', st.st_dev, st.st_ino)
+    return None
+
+
+def _key_of(st):
+    if stat.S_ISBLK(st.st_mode):
+        return st.st_rdev
+    if stat.S_ISREG(st.st_mode):
+        return ('file', st.st_dev, st.st_ino)
+    return None
 
 
 def _read(path):
@@ -64,8 +80,9 @@ def _process_holders(rdevs):
                 st = os.stat(os.path.join(fd_dir, fd))
             except OSError:
                 continue
-            if stat.S_ISBLK(st.st_mode) and st.st_rdev in found:
-                hit.add(st.st_rdev)
+            key = _key_of(st)
+            if key is not None and key in found:
+                hit.add(key)
         if hit:
             comm = _read('/proc/%d/comm' % pid) or '?'
             for r in hit:
@@ -73,7 +90,18 @@ def _process_holders(rdevs):
     return found
 
 
+def _loops(path):
+    """Loop devices backed by the file ``path``."""
+    real = os.path.realpath(path)
+    out = []
+    for f in sorted(glob.glob('/sys/block/loop*/loop/backing_file')):
+        if _read(f) == real:
+            out.append('the loop device /dev/%s' % f.split('/')[3])
+    return out
+
+
 def _mounts(rdevs):
+    rdevs = [r for r in rdevs if not isinstance(r, tuple)]
     found = dict((r, []) for r in rdevs)
     by_num = dict(('%d:%d' % (os.major(r), os.minor(r)), r) for r in rdevs)
     for line in _read('/proc/self/mountinfo').splitlines():
@@ -102,7 +130,7 @@ def _exclusively_held(path):
 
 
 def holders(paths):
-    """{path: [holder, ...]} for the block devices among ``paths`` (others: [])."""
+    """{path: [holder, ...]} for the block devices and files among ``paths`` (others: [])."""
     rdevs = dict((p, _rdev(p)) for p in paths)
     live = set(r for r in rdevs.values() if r is not None)
     procs = _process_holders(live) if live else {}
@@ -111,6 +139,9 @@ def holders(paths):
     for p, r in rdevs.items():
         if r is None:
             out[p] = []
+            continue
+        if isinstance(r, tuple):
+            out[p] = procs.get(r, []) + _loops(p)
             continue
         h = procs.get(r, []) + mounts.get(r, []) + _stacked(r)
         if not h and _exclusively_held(p):

@@ -26,10 +26,10 @@ __metaclass__ = type
 import contextlib
 import os
 import re
-import tempfile
 import uuid
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.cinderkit.storage.plugins.module_utils._files import write_private  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     InvalidParameter, NotSupported)
 
@@ -303,36 +303,6 @@ class Export(object):
             out['size_bytes'] = self.size_bytes
         out.update(self.extra)
         return out
-
-
-# --------------------------------------------------------------- persistence
-def write_private(path, text, mode=0o600):
-    """Write ``text`` to ``path`` atomically, readable by root only (it may hold secrets)."""
-    directory = os.path.dirname(path) or '.'
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'w') as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 # ------------------------------------------------------------------ registry

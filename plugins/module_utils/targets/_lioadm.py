@@ -34,7 +34,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, MissingDependency)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     Backing, Chap, Export, Target, register_target)
-from ansible_collections.cinderkit.storage.plugins.module_utils.targets._record import OwnerRecord
+from ansible_collections.cinderkit.storage.plugins.module_utils._record import OwnerRecord
 
 LUN = 0
 TPG_TAG = 1

@@ -37,7 +37,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     Backing, Export, Target, nqn_problem, register_target, volume_uuid, write_private)
-from ansible_collections.cinderkit.storage.plugins.module_utils.targets._record import OwnerRecord
+from ansible_collections.cinderkit.storage.plugins.module_utils._record import OwnerRecord
 
 ROOT = '/sys/kernel/config/nvmet'
 SAVE_FILE = '/etc/nvmet/config.json'

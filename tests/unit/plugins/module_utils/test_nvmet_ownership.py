@@ -18,7 +18,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import C
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import resolve, target_opts
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _nvmet
-from ansible_collections.cinderkit.storage.plugins.module_utils.targets._record import OwnerRecord
+from ansible_collections.cinderkit.storage.plugins.module_utils._record import OwnerRecord
 
 NQN = 'nqn.nvme-subsystem-1-vol1'
 SERIAL = '0123456789abcdef0123'

@@ -25,7 +25,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import write_private
+from ansible_collections.cinderkit.storage.plugins.module_utils._files import write_private
 
 VERSION = 1
 
