@@ -29,6 +29,11 @@ options:
         cinderkit adds C(rbd_secure_mode) (msgr2 encryption) and C(rbd_flatten_on_delete). RBD volumes
         are served natively unless C(target_helper) is set (C(tgtadm): iSCSI through tgt-rbd).
         See docs/lvm-to-rbd.md."
+      - "File (C(volume_driver: file)): volumes are sparse files in C(file_volume_dir)
+        (C($state_path/file-volumes)); snapshots and clones are reflinks where the file system shares
+        extents (XFS with reflink, btrfs), else sparse copies of the allocated data;
+        C(file_sparsed_volumes) (C(true)) false allocates volumes whole. Exported as files (tgt C(rdwr),
+        LIO C(fileio), an nvmet file namespace)."
       - An option the driver does not know is an error that names it. Options that only matter to the
         Cinder service (image cache, scheduler hints) are accepted and reported as ignored.
       - Values of secret options (C(chap_password)) and of any option whose name looks secret (C(*password*),

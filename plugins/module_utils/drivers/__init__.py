@@ -18,6 +18,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base im
     get_driver_class, register, registered_drivers, unimplemented)
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import _lvm  # noqa: F401
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import _rbd  # noqa: F401
+from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import _file  # noqa: F401
 
 
 def load_backend(backend=None, config_file=None, backend_name=None):
