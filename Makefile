@@ -13,13 +13,13 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(VENV)/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: help setup deps venv link demo test units compliance sanity lint build host vm ceph molecule bench bench-quick clean
+.PHONY: help setup deps venv link demo test units compliance sanity lint build host contract vm ceph molecule bench bench-quick clean
 
 help:
 	@echo "make demo        set up, then run the demo (loop-device VG, volumes, snapshot, clone, extend, CHAP export, backend facts)"
 	@echo "make test        set up, then run every tier (host, VM, benchmarks-quick) with a summary"
 	@echo "make bench       full benchmark suite (N = 10, 100, 1000; medians of 3)"
-	@echo "tiers: units compliance sanity lint build host vm ceph molecule bench-quick"
+	@echo "tiers: units compliance sanity lint build host contract vm ceph molecule bench-quick"
 
 setup: deps venv link
 
@@ -55,6 +55,9 @@ build: link
 
 host: link
 	$(PYTEST) -q -ra tests/integration/host
+
+contract: link
+	$(PYTEST) -q -ra tests/integration/contract
 
 ceph: link
 	$(PYTEST) -q -ra -m ceph tests/integration/host

@@ -15,7 +15,7 @@ export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False 
 export PATH=$ROOT/.venv/bin:$PATH:/usr/sbin:/sbin
 PYTEST=$ROOT/.venv/bin/pytest
 
-ALL="units sanity lint build host vm molecule bench"
+ALL="units sanity lint build host contract vm molecule bench"
 TIERS=${TIERS:-$ALL}
 declare -a ROWS
 FAILED=0
@@ -38,6 +38,10 @@ why_not() {  # why_not TIER -> prints a reason when the tier cannot run here
     host)
       command -v lvcreate >/dev/null || { echo "lvm2 is not installed"; return; }
       command -v tgtd >/dev/null || { echo "tgt is not installed"; return; } ;;
+    contract)
+      command -v lvcreate >/dev/null || { echo "lvm2 is not installed"; return; }
+      command -v mkfs.xfs >/dev/null || { echo "xfsprogs is not installed (the file driver's reflink rig)"; return; }
+      command -v qemu-img >/dev/null || { echo "qemu-utils is not installed"; return; } ;;
   esac
 }
 
@@ -74,6 +78,7 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     lint)     echo "tests/harness/lint.sh" ;;
     build)    echo "tests/harness/build.sh" ;;
     host)     echo "$PYTEST -q -ra -n 2 --durations=15 tests/integration/host" ;;
+    contract) echo "$PYTEST -q -ra -n 2 tests/integration/contract" ;;
     vm)       echo "tests/harness/vm-tier.sh" ;;
     molecule) echo "tests/harness/molecule.sh" ;;
     bench)    echo "env BENCH_QUICK=1 bench/run.sh" ;;
