@@ -38,7 +38,7 @@ import stat
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, InvalidParameter, NotFound)
+    Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._locks import host_lock
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
@@ -579,4 +579,3 @@ def _lstat(path):
         return os.lstat(path)
     except OSError:
         return None
-
