@@ -5,8 +5,6 @@ Each scenario drives the modules (in this process, as Ansible would run them) an
 the end state on the backend itself; where the rig can read bytes, on the bytes.
 """
 
-import os
-
 from support import pattern, run_module
 
 MiB = 1024 ** 2
