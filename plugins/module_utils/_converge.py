@@ -26,6 +26,7 @@ class Task(object):
     * ``result(changed)``: the task's result keys (the loop adds ``changed``).
     * ``diff()``: before/after for diff mode, when something changes.
     * ``lock()``: a context held from ``plan`` to ``result`` (a host lock, or none).
+    * ``cleanup()``: always last, success or not (staging files).
     """
 
     def __init__(self, m):
@@ -62,6 +63,9 @@ class Task(object):
     def diff(self):
         return None
 
+    def cleanup(self):
+        return None
+
 
 @contextlib.contextmanager
 def _nothing():
@@ -70,17 +74,20 @@ def _nothing():
 
 def converge(m, task):
     """Run ``task`` through the loop; the module's result dict."""
-    with task.lock():
-        task.plan()
-        changed = bool(task.changed())
-        if changed and not m.check_mode:
-            task.apply()
-        elif changed:
-            task.preview()
-        result = task.result(changed)
-    result.setdefault('changed', changed)
-    if m.diff_mode and changed:
-        diff = task.diff()
-        if diff is not None:
-            result['diff'] = diff
-    return result
+    try:
+        with task.lock():
+            task.plan()
+            changed = bool(task.changed())
+            if changed and not m.check_mode:
+                task.apply()
+            elif changed:
+                task.preview()
+            result = task.result(changed)
+        result.setdefault('changed', changed)
+        if m.diff_mode and changed:
+            diff = task.diff()
+            if diff is not None:
+                result['diff'] = diff
+        return result
+    finally:
+        task.cleanup()

@@ -81,12 +81,26 @@ def copy_device(runner, src, dst, size, target_is_zero=False, timeout=None):
     runner.run(argv, write=True, timeout=timeout)
 
 
-def inspect_image(runner, location, fmt='auto', param='source.image', timeout=None):
+def inspect_image(runner, location, fmt='auto', param='source.image', timeout=None,
+                  staging=None):
     """qemu-img info of an image file or URL; refuse what is unsafe or unsupported.
 
-    ``timeout`` bounds each ``qemu-img info`` (a URL whose server stalls)."""
+    A URL is fetched first into a staging file under ``staging`` (``_fetch.py``: qemu-img's
+    curl driver can hang); the result's ``location`` is that file and ``staged`` names it for
+    the caller to remove.  ``timeout`` bounds the fetch and each ``qemu-img info``."""
     runner.packages.update(PACKAGES)
     is_url = bool(URL_RE.match(location))
+    url = None
+    if is_url:
+        from ansible_collections.cinderkit.storage.plugins.module_utils import _fetch
+        url, location = location, _fetch.fetch(location, staging or '/var/tmp', param, timeout)
+        try:
+            info = inspect_image(runner, location, fmt, param, timeout)
+        except BaseException:
+            os.unlink(location)
+            raise
+        info.update(url=url, staged=location, is_url=True)
+        return info
     if not is_url:
         if not os.path.exists(location):
             raise InvalidParameter(param, 'image %s does not exist' % location,

@@ -142,6 +142,9 @@ def common_opts():
                         'example "-c3" for idle only priority.'),
         cfg.StrOpt('volume_dd_blocksize', default='1M',
                    help='The default block size used when copying/clearing volumes.'),
+        cfg.StrOpt('image_conversion_dir', default='$state_path/conversion',
+                   help='Directory used for temporary storage during image conversion '
+                        '(an image URL is fetched here first).'),
         # cinderkit addition: a copy from a stalled URL or device must end, not hang the play
         cfg.IntOpt('copy_timeout', default=3600, min=0,
                    help='Seconds one copy (clone, image in or out) may take before it is '

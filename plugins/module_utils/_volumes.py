@@ -213,7 +213,8 @@ def _plan_create(driver, runner, inv, it):
     else:
         driver.require('image', 'copying an image to a volume')
         it.image = _copy.inspect_image(runner, src['image'], src['format'], '%s.image' % sparam,
-                                       timeout=driver.copy_timeout)
+                                       timeout=driver.copy_timeout,
+                                       staging=driver.config.get('image_conversion_dir'))
         base = it.image['virtual_size']
         if it.size_bytes is not None and it.size_bytes < base and not src['grow']:
             raise InvalidParameter(_size_param(it), 'image %s has a virtual size of %s, more than the '
@@ -403,3 +404,10 @@ class VolumeTask(Task):
 
     def diff(self):
         return diff(self.items, self.driver)
+
+    def cleanup(self):
+        """Remove the staging files of fetched image URLs."""
+        for it in getattr(self, 'items', ()):
+            staged = (getattr(it, 'image', None) or {}).get('staged')
+            if staged and os.path.exists(staged):
+                os.unlink(staged)

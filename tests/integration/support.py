@@ -254,8 +254,8 @@ class RangeHTTPServer(object):
     """Serve one directory over http://127.0.0.1:PORT/ with HEAD and Range support
     (qemu-img's curl driver needs both).  Use as a context manager.
 
-    ``stall_from``: a range read starting at or past this offset gets no answer until the
-    server stops (a server that hangs mid-copy)."""
+    ``stall_from``: the server sends the bytes before this offset, then nothing more until
+    it stops (a server that hangs mid-copy)."""
 
     def __init__(self, directory, stall_from=None):
         import http.server
@@ -293,9 +293,6 @@ class RangeHTTPServer(object):
                     a, b = rng[6:].split('-', 1)
                     start = int(a) if a else 0
                     end = min(int(b), size - 1) if b else size - 1
-                    if stall_from is not None and start >= stall_from:
-                        stopping.wait(600)
-                        return
                     self.send_response(206)
                     self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, size))
                 else:
@@ -305,6 +302,11 @@ class RangeHTTPServer(object):
                 self.end_headers()
                 with open(path, 'rb') as fh:
                     fh.seek(start)
+                    if stall_from is not None and end >= stall_from:
+                        self.wfile.write(fh.read(max(0, stall_from - start)))
+                        self.wfile.flush()
+                        stopping.wait(600)
+                        return
                     self.wfile.write(fh.read(end - start + 1))
 
         self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)

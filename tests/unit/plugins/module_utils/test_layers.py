@@ -20,7 +20,7 @@ PREFIX = 'ansible_collections.cinderkit.storage.plugins.'
 # what drivers and target helpers may use: no planner, no wrapper, no Backend
 LOWER_CORE = frozenset('module_utils.%s' % m for m in (
     '_errors', '_runner', '_options', '_sizes', '_copy', '_paginate', '_backing', '_locks',
-    '_inuse', '_lvm', '_paths', '_files', '_record'))
+    '_inuse', '_lvm', '_paths', '_files', '_record', '_fetch'))
 SHARED = {'drivers': frozenset(('module_utils.drivers._base',)),
           'targets': frozenset(('module_utils.targets._base',))}
 
