@@ -153,9 +153,9 @@ def resolve_backing(m, item, helper=None):
                        "first (cinderkit.storage.volume)" % (item.volume, driver.backend_name))
     b = driver.target_backing(item.volume)
     if b.kind in ('missing', 'other'):
-        raise NotFound("volume %s has no device node at %s (inactive LV, or no device-mapper on "
-                       "this host); activate it, or export a device or file with device_path"
-                       % (item.volume, b.path))
+        raise NotFound("volume %s has no device node at %s (inactive, or its device cannot be "
+                       "made on this host); activate it, or export a device or file with "
+                       "device_path" % (item.volume, b.path))
     return b
 
 

@@ -52,7 +52,7 @@ class ManagePlan(object):
 
 # ------------------------------------------------------------------ validation
 def source_of(params):
-    """The source LV/image name from ``source_name`` or Cinder's reference dict."""
+    """The source object's name from ``source_name`` or Cinder's reference dict."""
     ref = params.get('reference')
     if ref is None:
         src = params.get('source_name')
@@ -82,7 +82,7 @@ def check_params(p):
     given = [k for k in LIST_PARAMS if p.get(k) not in (None, [])]
     if state != 'listed' and given:
         raise InvalidParameter(given[0], 'only applies with state: listed',
-                               'drop it, or use state: listed to page through manageable LVs')
+                               'drop it, or use state: listed to page through what can be adopted')
     if state != 'managed':
         for key in ('source_name', 'reference'):
             if p.get(key) is not None:
@@ -103,7 +103,7 @@ def check_params(p):
     if state == 'managed':
         if source_of(p) is None:
             raise InvalidParameter('source_name', 'is required with state: managed',
-                                   "name the existing LV (source_name) or give Cinder's "
+                                   "name the existing object (source_name) or give Cinder's "
                                    "reference {'source-name': NAME}")
         if p.get('rename', True) and not p.get('name'):
             raise InvalidParameter('name', 'is required with state: managed and rename: true',
@@ -113,7 +113,7 @@ def check_params(p):
 
 # ------------------------------------------------------------------- exported
 def exported_names(m, driver):
-    """Names of the backend's LVs/images the configured target helper exports live (the
+    """Names of the backend's objects the configured target helper exports live (the
     task's one target query: ``Backend.export_holders``)."""
     return frozenset(name for name, e in m.export_holders().items() if e.live)
 
@@ -126,7 +126,7 @@ def _listing(driver, kind, exported):
 
 
 def _find(entries, src):
-    """The listing entry of ``src`` (``IMAGE@SNAP`` matches an RBD snapshot of IMAGE)."""
+    """The listing entry of ``src`` (``VOLUME@SNAP`` names a snapshot of VOLUME)."""
     parent = None
     if '@' in src:
         parent, src = src.split('@', 1)
@@ -212,8 +212,8 @@ def plan_managed(driver, params, exported):
                        'adopt it in place (rename: false)' % (src, name, p.forced),
                        reason_not_safe=reason)
     if p.renamed and (inv.taken(p.target_lv) or inv.taken(name)):
-        raise InvalidParameter('name', 'the name %r is taken by another volume, snapshot or LV on '
-                               'backend %s' % (name, driver.backend_name),
+        raise InvalidParameter('name', 'the name %r is taken by another volume, snapshot or %s on '
+                               'backend %s' % (name, driver.object_noun, driver.backend_name),
                                'choose another name, or rename: false to keep %r' % src)
     if kind == KIND_SNAPSHOT:
         p.volume = (entry.get('source_reference') or {}).get('source-name')
