@@ -37,15 +37,12 @@ author:
   - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cinderkit.storage.attributes
 attributes:
-  platform:
-    platforms: posix
   check_mode:
     support: full
     details: Looks up the attachment and reports what would change. Reading the connector
       properties may make os-brick create /etc/nvme/hostid when missing.
-  diff_mode:
-    support: full
 options:
   state:
     description:

@@ -24,14 +24,11 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
   - ansible.builtin.action_common_attributes.facts
+  - cinderkit.storage.attributes
 attributes:
-  platform:
-    platforms: posix
   action_group:
     support: full
     membership: [cinderkit.storage.backend]
-  check_mode:
-    support: full
   diff_mode:
     support: none
   facts:

@@ -38,9 +38,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
   - ansible.builtin.action_common_attributes.flow
+  - cinderkit.storage.attributes
 attributes:
-  platform:
-    platforms: posix
   action_group:
     support: full
     membership: [cinderkit.storage.backend]
@@ -50,8 +49,6 @@ attributes:
     support: none
   bypass_host_loop:
     support: none
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: Diffs show CHAP user names, never secrets.

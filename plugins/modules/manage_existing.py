@@ -39,13 +39,7 @@ author:
 extends_documentation_fragment:
   - cinderkit.storage.backend
   - ansible.builtin.action_common_attributes
-attributes:
-  platform:
-    platforms: posix
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - cinderkit.storage.attributes
 options:
   state:
     description:

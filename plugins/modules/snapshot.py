@@ -27,16 +27,11 @@ extends_documentation_fragment:
   - cinderkit.storage.backend
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - cinderkit.storage.attributes
 attributes:
-  platform:
-    platforms: posix
   action_group:
     support: full
     membership: [cinderkit.storage.backend]
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 options:
   name:
     description: Name of the snapshot.
