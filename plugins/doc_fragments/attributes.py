@@ -19,4 +19,3 @@ attributes:
   diff_mode:
     support: full
 '''
-

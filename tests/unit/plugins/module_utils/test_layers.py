@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 """The layer rules, read from every import in plugins/ (also the ones inside functions).
 
-module -> planner -> Backend -> driver / target helper -> lower core.  Drivers and target
-helpers import only the lower core and their own package's shared base; they never import
-each other, and no driver imports another driver (no helper another helper).
+module -> planner -> Backend -> driver / target helper -> lower core.  A driver or a target
+helper (a file of drivers/ or targets/ that registers one) imports only the lower core and
+its own package's support files (``_base.py``, a helper's own formats); it never imports
+another driver or helper, nor anything of the other package.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,8 +22,8 @@ PREFIX = 'ansible_collections.cinderkit.storage.plugins.'
 LOWER_CORE = frozenset('module_utils.%s' % m for m in (
     '_errors', '_runner', '_options', '_sizes', '_copy', '_paginate', '_backing', '_locks',
     '_inuse', '_lvm', '_paths', '_files', '_record', '_fetch'))
-SHARED = {'drivers': frozenset(('module_utils.drivers._base',)),
-          'targets': frozenset(('module_utils.targets._base',))}
+PACKAGES = ('drivers', 'targets')
+REGISTERS = ('@register(', '@register_target(')
 
 
 def _module_name(path):
@@ -60,17 +61,32 @@ def edges():
     return out
 
 
-def layer_problems(graph):
+def registered():
+    """The modules of drivers/ and targets/ that register a driver or a helper."""
+    out = set()
+    for pkg in PACKAGES:
+        d = os.path.join(PLUGINS, 'module_utils', pkg)
+        for f in os.listdir(d):
+            if f.endswith('.py') and f not in ('__init__.py', '_base.py'):   # _base: the registry
+                with open(os.path.join(d, f)) as fh:
+                    text = fh.read()
+                if any(r in text for r in REGISTERS):
+                    out.add('module_utils.%s.%s' % (pkg, f[:-3]))
+    return out
+
+
+def layer_problems(graph, plugins=None):
     """['a -> b: why', ...] for every import that breaks a rule."""
+    plugins = registered() if plugins is None else plugins
     problems = []
     for mod, targets in sorted(graph.items()):
         parts = mod.split('.')
         for t in sorted(targets):
             why = None
-            if len(parts) == 3 and parts[1] in SHARED:           # a driver or a target helper
+            if len(parts) == 3 and parts[1] in PACKAGES:     # a driver, a helper, or their support
                 pkg = parts[1]
                 own = 'module_utils.%s' % pkg
-                if t.startswith(own + '.') and t not in SHARED[pkg]:
+                if mod in plugins and t in plugins:
                     why = 'one %s imports another' % pkg[:-1]
                 elif t.startswith('module_utils.') and not t.startswith(own) and t not in LOWER_CORE:
                     why = 'a %s may import only the lower core (%s)' % (
@@ -88,6 +104,8 @@ def layer_problems(graph):
 def test_the_imports_keep_the_layers():
     graph = edges()
     assert 'module_utils.drivers._lvm' in graph and 'module_utils.targets._nvmet' in graph
+    assert set(['module_utils.drivers._file', 'module_utils.targets._tgtadm']) <= registered()
+    assert 'module_utils.targets._tgt_formats' not in registered()
     assert layer_problems(graph) == []
 
 
