@@ -25,32 +25,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import math
 import os
 import time
-import traceback
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, InvalidParameter, MissingDependency, NotFound)
+    CinderkitError, Conflict, InvalidParameter, NotFound)
 from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import gb, human
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
 from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
+from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._ceph import (  # noqa: F401 pylint: disable=unused-import
+    HAS_RBD, CephClient, parse_mon_addr, rados, rbd, require_rbd, text)
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
     GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, MiB, Inventory, Snapshot, Volume,
     VolumeDriver, note_half_made, register, source_from_tag, source_tag)
-
-try:
-    import rados
-    import rbd
-    HAS_RBD = True
-    RBD_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported through require_rbd()
-    rados = None
-    rbd = None
-    HAS_RBD = False
-    RBD_IMPORT_ERROR = traceback.format_exc()
 
 META_KIND = KEY_KIND
 META_SRC = KEY_SRC
@@ -60,14 +49,6 @@ CLONE_SNAP = '.clone_snap'          # Cinder's temporary snapshot a clone hangs 
 RESERVED_SUFFIXES = (CLONE_SNAP, '.deleted')
 MAX_NAME = 250
 LIST_THREADS = 8
-PACKAGES = 'python3-rbd python3-rados (Debian/Ubuntu; EPEL/Ceph repositories on RHEL)'
-
-
-def require_rbd():
-    if not HAS_RBD:
-        last = (RBD_IMPORT_ERROR or '').strip().splitlines()
-        raise MissingDependency('the Ceph Python bindings (rados, rbd)', PACKAGES,
-                                reason=last[-1] if last else None)
 
 
 def rbd_opts():
@@ -176,10 +157,6 @@ class RBDImage(object):
                 if s.get('namespace', 0) == 0 and self.meta.get(META_SNAP + s['name']) == KIND_SNAPSHOT]
 
 
-def _s(value):
-    return value.decode('utf-8', 'replace') if isinstance(value, bytes) else value
-
-
 def name_problem(name):
     """Why ``name`` cannot be a volume or snapshot name on RBD, or None."""
     if not isinstance(name, str) or not name:
@@ -202,13 +179,6 @@ def qemu_escape(value):
     return str(value).replace('\\', '\\\\').replace(':', '\\:')
 
 
-def parse_mon_addr(addr):
-    """'1.2.3.4:6789/0' or '[::1]:3300/0' -> (host, port)."""
-    hostport = addr.rsplit('/', 1)[0]
-    host, port = hostport.rsplit(':', 1)
-    return host.strip('[]'), port
-
-
 @register('rbd', aliases=('cinder.volume.drivers.rbd.RBDDriver', 'RBDDriver'))
 class RBDDriver(VolumeDriver):
     """Volumes are RBD images of one pool; snapshots are protected RBD snapshots."""
@@ -228,11 +198,9 @@ class RBDDriver(VolumeDriver):
     def __init__(self, config, runner):
         super(RBDDriver, self).__init__(config, runner)
         self.pool = config.rbd_pool
-        self._cluster = None
-        self._ioctx = None
+        self.ceph = CephClient(config)      # the task's cluster connection (_ceph.py)
         self._images = None       # name -> RBDImage
         self._inv = None
-        self._fsid = None
 
     # -- names ----------------------------------------------------------------
     def validate_name(self, name, param='name'):
@@ -260,121 +228,13 @@ class RBDDriver(VolumeDriver):
         return self.qemu_spec(name)
 
     # -- connection -----------------------------------------------------------
-    def _who(self):
-        return 'client.%s' % (self.config.rbd_user or 'admin')
-
-    def _connect(self):
-        if self._ioctx is not None:
-            return
-        require_rbd()
-        c = self.config
-        if c.rbd_ceph_conf and not os.path.isfile(c.rbd_ceph_conf):
-            raise InvalidParameter('backend.rbd_ceph_conf', '%s does not exist or is not a file'
-                                   % c.rbd_ceph_conf, 'give the path of the cluster\'s ceph.conf')
-        if c.rbd_keyring_conf and not os.access(c.rbd_keyring_conf, os.R_OK):
-            raise InvalidParameter('backend.rbd_keyring_conf', 'keyring %s does not exist or is not '
-                                   'readable' % c.rbd_keyring_conf,
-                                   'copy the keyring of %s there (mode 0600) or fix the path' % self._who())
-        try:
-            client = rados.Rados(rados_id=c.rbd_user, clustername=c.rbd_cluster_name,
-                                 conffile=c.rbd_ceph_conf)
-        except rados.Error as exc:
-            raise CinderkitError('cannot read the Ceph configuration %s: %s'
-                                 % (c.rbd_ceph_conf or '(librados default search path)', exc))
-        try:
-            # librados logs to stderr by default; keep module output clean
-            client.conf_set('log_to_stderr', 'false')
-            client.conf_set('err_to_stderr', 'false')
-            if c.rbd_keyring_conf:
-                client.conf_set('keyring', c.rbd_keyring_conf)
-            if c.rbd_secure_mode:
-                client.conf_set('ms_client_mode', 'secure')
-                client.conf_set('ms_mon_client_mode', 'secure')
-            timeout = c.rados_connect_timeout
-            if timeout >= 0:
-                for key in ('rados_osd_op_timeout', 'rados_mon_op_timeout', 'client_mount_timeout'):
-                    client.conf_set(key, str(timeout))
-            mon_host = client.conf_get('mon_host') or '(none)'
-            try:
-                if timeout >= 0:
-                    client.connect(timeout=timeout)
-                else:
-                    client.connect()
-            except rados.Error as exc:
-                raise self._connect_error(exc, mon_host, timeout)
-            try:
-                ioctx = client.open_ioctx(self.pool)
-            except rados.ObjectNotFound:
-                raise InvalidParameter('backend.rbd_pool', 'pool %r does not exist in Ceph cluster %s'
-                                       % (self.pool, _s(client.get_fsid())),
-                                       'create it (ceph osd pool create %s; rbd pool init %s) or fix '
-                                       'rbd_pool' % (self.pool, self.pool))
-            except rados.Error as exc:
-                raise CinderkitError('cannot open pool %r as %s: %s' % (self.pool, self._who(), exc))
-        except BaseException:
-            client.shutdown()
-            raise
-        self._cluster = client
-        self._ioctx = ioctx
-
-    def _connect_error(self, exc, mon_host, timeout):
-        who = self._who()
-        conf = self.config.rbd_ceph_conf or '(librados default ceph.conf)'
-        if isinstance(exc, rados.TimedOut):
-            return CinderkitError(
-                'cannot reach the Ceph monitors %s within %s as %s (conf %s): timed out. Check '
-                'mon_host, the network/firewall and that the monitors run; with msgr2 secure mode '
-                'both sides must allow it' % (mon_host, '%d s (rados_connect_timeout)' % timeout
-                                              if timeout >= 0 else "librados' client_mount_timeout",
-                                              who, conf))
-        errno_ = getattr(exc, 'errno', None)
-        if isinstance(exc, (rados.PermissionDeniedError, rados.PermissionError)) or errno_ in (1, 13):
-            return CinderkitError(
-                'the Ceph monitors %s refused %s: permission denied (a wrong key in the keyring '
-                '%s, an unknown user, or a messenger mode the cluster does not allow)'
-                % (mon_host, who, self.config.rbd_keyring_conf or 'named by %s' % conf))
-        if isinstance(exc, rados.ObjectNotFound) or errno_ == 2:
-            return CinderkitError(
-                'no key found for %s: no keyring at rbd_keyring_conf, in %s or in '
-                '/etc/ceph/%s.%s.keyring. Install the keyring (mode 0600) or set rbd_keyring_conf'
-                % (who, conf, self.config.rbd_cluster_name, who))
-        return CinderkitError('cannot connect to the Ceph cluster (monitors %s) as %s: %s'
-                              % (mon_host, who, exc))
-
     def close(self):
-        """End the task's cluster connection (generic optional hook, see _base)."""
-        if self._ioctx is not None:
-            self._ioctx.close()
-            self._ioctx = None
-        if self._cluster is not None:
-            self._cluster.shutdown()
-            self._cluster = None
+        """End the task's cluster connection (the module wrapper calls it last)."""
+        self.ceph.close()
 
     @property
     def ioctx(self):
-        self._connect()
-        return self._ioctx
-
-    def mon_command(self, cmd, what):
-        self._connect()
-        ret, out, err = self._cluster.mon_command(json.dumps(cmd), b'')
-        if ret != 0:
-            raise CinderkitError('Ceph refused %s (%s) for %s: %s'
-                                 % (what, cmd.get('prefix'), self._who(), err or ret))
-        return json.loads(_s(out) or 'null')
-
-    def fsid(self):
-        if self._fsid is None:
-            self._connect()
-            self._fsid = _s(self._cluster.get_fsid())
-        return self._fsid
-
-    def secure_mode(self):
-        """True when every connection must be encrypted (option or ceph.conf)."""
-        if self.config.rbd_secure_mode:
-            return True
-        self._connect()
-        return (self._cluster.conf_get('ms_client_mode') or '').strip() == 'secure'
+        return self.ceph.ioctx
 
     # -- setup ------------------------------------------------------------------
     def check_for_setup_error(self):
@@ -386,14 +246,14 @@ class RBDDriver(VolumeDriver):
         if chunk & (chunk - 1):
             raise InvalidParameter('backend.rbd_store_chunk_size', '%d is not a power of two' % chunk,
                                    'use 1, 2, 4 (default), 8, 16 or 32 (MiB)')
-        self._connect()
+        self.ceph.connect()
 
     def order(self):
         return int(math.log(self.config.rbd_store_chunk_size * MiB, 2))
 
     def features(self):
         """Cinder's RADOSClient.features: rbd_default_features, else layering."""
-        raw = self._cluster.conf_get('rbd_default_features')
+        raw = self.ceph.conf_get('rbd_default_features')
         try:
             value = int(raw)
         except (TypeError, ValueError):
@@ -405,28 +265,28 @@ class RBDDriver(VolumeDriver):
         try:
             with rbd.Image(self.ioctx, name, read_only=True) as im:
                 size = im.size()
-                meta = dict((_s(k), _s(v)) for k, v in im.metadata_list() if _s(k).startswith('ck.'))
-                snaps = [dict(name=_s(s['name']), id=s['id'], size=s['size'],
+                meta = dict((text(k), text(v)) for k, v in im.metadata_list() if text(k).startswith('ck.'))
+                snaps = [dict(name=text(s['name']), id=s['id'], size=s['size'],
                               namespace=s.get('namespace', 0)) for s in im.list_snaps()]
                 try:
                     p = im.get_parent_image_spec()
-                    parent = dict(pool=_s(p['pool_name']), image=_s(p['image_name']),
-                                  snap=_s(p['snap_name']))
+                    parent = dict(pool=text(p['pool_name']), image=text(p['image_name']),
+                                  snap=text(p['snap_name']))
                 except rbd.ImageNotFound:
                     parent = None
-                watchers = [dict(addr=_s(w['addr']), id=w['id']) for w in im.watchers_list()]
-                return RBDImage(name, _s(im.id()), size, im.features(), meta, snaps, parent,
+                watchers = [dict(addr=text(w['addr']), id=w['id']) for w in im.watchers_list()]
+                return RBDImage(name, text(im.id()), size, im.features(), meta, snaps, parent,
                                 watchers, im.stripe_unit())
         except rbd.ImageNotFound:
             return None
 
     def _load(self, refresh=False):
         if self._images is None or refresh:
-            self._connect()
+            self.ceph.connect()
             try:
-                names = sorted(_s(e['name']) for e in rbd.RBD().list2(self._ioctx))
+                names = sorted(text(e['name']) for e in rbd.RBD().list2(self.ceph.ioctx))
             except rbd.Error as exc:
-                raise CinderkitError('cannot list images of pool %r as %s: %s' % (self.pool, self._who(), exc))
+                raise CinderkitError('cannot list images of pool %r as %s: %s' % (self.pool, self.ceph.who(), exc))
             images = {}
             if names:
                 from concurrent.futures import ThreadPoolExecutor
@@ -522,7 +382,7 @@ class RBDDriver(VolumeDriver):
         try:
             with rbd.Image(self.ioctx, image_name, read_only=True) as im:
                 im.set_snap(snap_name)
-                kids = [(_s(k['pool']), _s(k['image'])) for k in im.list_children2()
+                kids = [(text(k['pool']), text(k['image'])) for k in im.list_children2()
                         if not k.get('trash')]
                 im.set_snap(None)
                 return kids
@@ -548,9 +408,9 @@ class RBDDriver(VolumeDriver):
 
     def pool_capacity(self):
         """(free_bytes, total_bytes, df) as Cinder's _get_pool_stats computes them."""
-        df = self.mon_command({'prefix': 'df', 'format': 'json'}, 'the cluster usage')
-        quota = self.mon_command({'prefix': 'osd pool get-quota', 'pool': self.pool, 'format': 'json'},
-                                 'the pool quota')
+        df = self.ceph.mon_command({'prefix': 'df', 'format': 'json'}, 'the cluster usage')
+        quota = self.ceph.mon_command({'prefix': 'osd pool get-quota', 'pool': self.pool,
+                                       'format': 'json'}, 'the pool quota')
         pool = next((p for p in df['pools'] if p['name'] == self.pool), None)
         if pool is None:
             raise NotFound('pool %r is not in the cluster usage report' % self.pool)
@@ -649,7 +509,7 @@ class RBDDriver(VolumeDriver):
         def do():
             with rbd.Image(self.ioctx, name) as im:
                 for k, _v in list(im.metadata_list()):
-                    if _s(k).startswith('ck.'):
+                    if text(k).startswith('ck.'):
                         im.metadata_remove(k)
                 im.metadata_set(META_KIND, kind)
                 st = source_tag(source)
@@ -709,12 +569,12 @@ class RBDDriver(VolumeDriver):
     def create_volumes(self, specs):
         if not specs:
             return
-        self._connect()
+        self.ceph.connect()
         order, features = self.order(), self.features()
         failed = []
         for s in specs:
             try:
-                self._op('creating %s/%s' % (self.pool, s.name), rbd.RBD().create, self._ioctx, s.name,
+                self._op('creating %s/%s' % (self.pool, s.name), rbd.RBD().create, self.ceph.ioctx, s.name,
                          self.round_size(s.size_bytes), order=order, old_format=False, features=features)
                 try:
                     self._set_meta(s.name, KIND_VOLUME, s.source)
@@ -823,12 +683,12 @@ class RBDDriver(VolumeDriver):
     # -- clones --------------------------------------------------------------------------
     def _clone_from(self, spec, src_image, src_snap, src_size, flatten):
         """Child of src_image@src_snap (protected); flatten when asked or past the depth limit."""
-        self._connect()
+        self.ceph.connect()
         depth = self.clone_depth(src_image) + 1
         too_deep = depth > self.config.rbd_max_clone_depth
         stripe = max(self.config.rbd_store_chunk_size * MiB, self.image(src_image).stripe_unit)
         self._op('cloning %s/%s@%s to %s' % (self.pool, src_image, src_snap, spec.name),
-                 rbd.RBD().clone, self._ioctx, src_image, src_snap, self._ioctx, spec.name,
+                 rbd.RBD().clone, self.ceph.ioctx, src_image, src_snap, self.ceph.ioctx, spec.name,
                  features=self.features(), order=int(math.log(stripe, 2)))
         try:
             self._set_meta(spec.name, KIND_VOLUME, spec.source)
@@ -876,7 +736,7 @@ class RBDDriver(VolumeDriver):
         """rbd_max_clone_depth = 0: a full copy (librbd copies allocated objects only)."""
         def do():
             with rbd.Image(self.ioctx, src_image, snapshot=src_snap, read_only=True) as im:
-                im.copy(self._ioctx, spec.name, features=self.features(), order=self.order())
+                im.copy(self.ceph.ioctx, spec.name, features=self.features(), order=self.order())
         self._op('copying %s/%s@%s to %s' % (self.pool, src_image, src_snap, spec.name), do)
         try:
             self._set_meta(spec.name, KIND_VOLUME, spec.source)
@@ -1056,30 +916,9 @@ class RBDDriver(VolumeDriver):
         return paginate(self._manageable(True, exported), marker, limit, offset, sort_keys, sort_dirs)
 
     # -- connections --------------------------------------------------------------------
-    def mon_addrs(self):
-        """([hosts], [ports]) of the monitors from the monmap (librados, not the CLI).
-
-        Like Cinder, each monitor's legacy ``addr``; in secure mode its msgr2 address,
-        since messenger v1 cannot encrypt.
-        """
-        monmap = self.mon_command({'prefix': 'mon dump', 'format': 'json'}, 'the monitor map')
-        secure = self.secure_mode()
-        hosts, ports = [], []
-        for mon in monmap.get('mons', []):
-            addr = mon.get('addr')
-            if secure:
-                v2 = [a['addr'] for a in mon.get('public_addrs', {}).get('addrvec', []) if a.get('type') == 'v2']
-                addr = v2[0] if v2 else addr
-            if not addr:
-                continue
-            host, port = parse_mon_addr(addr)
-            hosts.append(host)
-            ports.append(port)
-        return hosts, ports
-
     def connection_info(self, name, connector=None):
         """Cinder's RBD connection info for os-brick's RBD connector and libvirt."""
-        hosts, ports = self.mon_addrs()
+        hosts, ports = self.ceph.mon_addrs()
         user = self.config.rbd_user
         return {
             'driver_volume_type': 'rbd',
@@ -1097,15 +936,6 @@ class RBDDriver(VolumeDriver):
             },
         }
 
-    def _conf_file_value(self, key):
-        """``key`` as the ceph.conf alone sets it for rbd_user (no cinderkit override)."""
-        c = self.config
-        probe = rados.Rados(rados_id=c.rbd_user, clustername=c.rbd_cluster_name, conffile=c.rbd_ceph_conf)
-        try:
-            return (probe.conf_get(key) or '').strip()
-        finally:
-            probe.shutdown()
-
     def target_backing(self, name):
         """How a userspace target opens the image: tgt's ``rbd`` backing store.
 
@@ -1116,14 +946,14 @@ class RBDDriver(VolumeDriver):
         from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
         c = self.config
         require_rbd()
-        if c.rbd_secure_mode and self._conf_file_value('ms_client_mode') != 'secure':
+        if c.rbd_secure_mode and self.ceph.conf_file_value('ms_client_mode') != 'secure':
             raise InvalidParameter(
                 'backend.rbd_secure_mode', "tgt's rbd backing store reads only %s, which does not "
                 'set ms_client_mode = secure: the export would reach the cluster unencrypted'
                 % (c.rbd_ceph_conf or 'the default ceph.conf'),
                 'set ms_client_mode = secure (and ms_mon_client_mode = secure) in that ceph.conf')
         if c.rbd_keyring_conf:
-            found = [k.strip() for k in self._conf_file_value('keyring').split(',')]
+            found = [k.strip() for k in self.ceph.conf_file_value('keyring').split(',')]
             if os.path.abspath(c.rbd_keyring_conf) not in [os.path.abspath(k) for k in found if k]:
                 raise InvalidParameter(
                     'backend.rbd_keyring_conf', "tgt's rbd backing store reads only %s, which does "
@@ -1143,7 +973,7 @@ class RBDDriver(VolumeDriver):
     # -- stats ---------------------------------------------------------------------------
     def get_volume_stats(self, refresh=False):
         c = self.config
-        location_info = '%s:%s:%s:%s:%s' % (c.rbd_cluster_name, c.rbd_ceph_conf, self.fsid(),
+        location_info = '%s:%s:%s:%s:%s' % (c.rbd_cluster_name, c.rbd_ceph_conf, self.ceph.fsid(),
                                             c.rbd_user, c.rbd_pool)
         inv = self.get_inventory(refresh)
         state, total, free = 'down', 'unknown', 'unknown'
@@ -1180,8 +1010,8 @@ class RBDDriver(VolumeDriver):
                      sparse_copy_volume=True,
                      online_extend_support=True,
                      rbd_pool=self.pool,
-                     rbd_cluster_fsid=self.fsid(),
-                     secure_mode=self.secure_mode())
+                     rbd_cluster_fsid=self.ceph.fsid(),
+                     secure_mode=self.ceph.secure_mode())
         return stats
 
     def vendor_properties(self):

@@ -78,8 +78,9 @@ def test_round_size_keeps_whole_mib():
 
 
 def test_missing_bindings_name_the_packages(monkeypatch):
-    monkeypatch.setattr(_rbd, 'HAS_RBD', False)
-    monkeypatch.setattr(_rbd, 'RBD_IMPORT_ERROR', "ModuleNotFoundError: No module named 'rados'")
+    from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import _ceph
+    monkeypatch.setattr(_ceph, 'HAS_RBD', False)
+    monkeypatch.setattr(_ceph, 'RBD_IMPORT_ERROR', "ModuleNotFoundError: No module named 'rados'")
     with pytest.raises(MissingDependency) as exc:
         driver().check_for_setup_error()
     assert 'python3-rbd python3-rados' in str(exc.value) and "No module named 'rados'" in str(exc.value)
