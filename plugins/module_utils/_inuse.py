@@ -36,14 +36,9 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import C
 def _rdev(path):
     """What an open of ``path`` is known by: a block device's rdev, a file's (dev, inode)."""
     try:
-        st = os.stat(path)
+        return _key_of(os.stat(path))
     except OSError:
         return None
-    if stat.S_ISBLK(st.st_mode):
-        return st.st_rdev
-    if stat.S_ISREG(st.st_mode):
-        return ('file', st.st_dev, st.st_ino)
-    return None
 
 
 def _key_of(st):

@@ -69,9 +69,8 @@ REQUIRED_METHODS = (
 CAPABILITIES = {
     'image': ('copy_image_to_volume', 'copy_volume_to_image'),
     'manage': ('manage_existing', 'manage_existing_get_size', 'unmanage',
-               'get_manageable_volumes', 'manage_existing_snapshot',
-               'manage_existing_snapshot_get_size', 'unmanage_snapshot',
-               'get_manageable_snapshots'),
+               'manageable_entries', 'manage_existing_snapshot',
+               'manage_existing_snapshot_get_size', 'unmanage_snapshot'),
     'revert': ('revert_to_snapshot',),
     'online_extend': (),
     'multiattach': (),
@@ -342,6 +341,25 @@ class VolumeDriver(object):
         from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
         return Backing.from_path(self.local_path(name))
 
+    # -- manage (capability 'manage'): the listing, paginated once for every driver ---------
+    def manageable_entries(self, want_snapshots, exported=()):
+        """[entry] of everything of one kind on the backend, each listed once: Cinder's
+        manageable entry (``reference``, ``size``, ``safe_to_manage``, ``reason_not_safe``,
+        ``cinder_id``, ``extra_info``, and for snapshots ``source_reference``)."""
+        raise NotImplementedError
+
+    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
+                               sort_dirs=None, exported=()):
+        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
+        return paginate(self.manageable_entries(False, exported), marker, limit, offset,
+                        sort_keys, sort_dirs)
+
+    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
+                                 sort_dirs=None, exported=()):
+        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
+        return paginate(self.manageable_entries(True, exported), marker, limit, offset,
+                        sort_keys, sort_dirs)
+
     # -- capabilities (Cinder's init_capabilities) ----------------------------
     vendor_prefix = 'cinderkit'
 
@@ -426,10 +444,6 @@ class VolumeDriver(object):
     def unmanage(self, name):
         raise NotImplementedError
 
-    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
-                               sort_dirs=None):
-        raise NotImplementedError
-
     def manage_existing_snapshot(self, name, existing_ref, rename=True):
         raise NotImplementedError
 
@@ -437,10 +451,6 @@ class VolumeDriver(object):
         raise NotImplementedError
 
     def unmanage_snapshot(self, name):
-        raise NotImplementedError
-
-    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
-                                 sort_dirs=None):
         raise NotImplementedError
 
     def revert_to_snapshot(self, volume_name, snapshot_name):

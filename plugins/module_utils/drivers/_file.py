@@ -487,7 +487,7 @@ class FileDriver(VolumeDriver):
             self.record.forget(KIND_SNAPSHOT + 's', name)
         self.refresh()
 
-    def _manageable(self, want_snapshots, exported=()):
+    def manageable_entries(self, want_snapshots, exported=()):
         inv = self.get_inventory()
         entries = []
         groups = [(n, r, True) for n, r in inv.unmanaged.items()
@@ -513,18 +513,6 @@ class FileDriver(VolumeDriver):
                 entry['source_reference'] = {'source-name': rec.volume}
             entries.append(entry)
         return entries
-
-    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
-                               sort_dirs=None, exported=()):
-        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
-        return paginate(self._manageable(False, exported), marker, limit, offset, sort_keys,
-                        sort_dirs)
-
-    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
-                                 sort_dirs=None, exported=()):
-        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
-        return paginate(self._manageable(True, exported), marker, limit, offset, sort_keys,
-                        sort_dirs)
 
     # -- stats ---------------------------------------------------------------------------------
     def get_volume_stats(self, refresh=False):

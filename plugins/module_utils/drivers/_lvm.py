@@ -838,7 +838,7 @@ class LVMDriver(VolumeDriver):
             return '%s in use' % ('snapshot' if want_snapshots else 'volume')
         return None
 
-    def _manageable(self, want_snapshots, exported=()):
+    def manageable_entries(self, want_snapshots, exported=()):
         """Every LV of the VG of one kind (thin pools count as volumes), each listed once."""
         entries = []
         for lv in self._get_lvs():
@@ -861,16 +861,6 @@ class LVMDriver(VolumeDriver):
                 entry['source_reference'] = {'source-name': lv.origin}
             entries.append(entry)
         return entries
-
-    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
-                               sort_dirs=None, exported=()):
-        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
-        return paginate(self._manageable(False, exported), marker, limit, offset, sort_keys, sort_dirs)
-
-    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
-                                 sort_dirs=None, exported=()):
-        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
-        return paginate(self._manageable(True, exported), marker, limit, offset, sort_keys, sort_dirs)
 
     # -- stats ------------------------------------------------------------------
     def get_volume_stats(self, refresh=False):

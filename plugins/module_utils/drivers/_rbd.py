@@ -870,7 +870,7 @@ class RBDDriver(VolumeDriver):
         self._op('unmanaging snapshot %s' % name, do)
         self.refresh(image_name)
 
-    def _manageable(self, want_snapshots, exported=()):
+    def manageable_entries(self, want_snapshots, exported=()):
         entries = []
         for img in sorted(self._load().values(), key=lambda i: i.name):
             if not want_snapshots:
@@ -904,16 +904,6 @@ class RBDDriver(VolumeDriver):
                     entry['safe_to_manage'] = True
                 entries.append(entry)
         return entries
-
-    def get_manageable_volumes(self, marker=None, limit=None, offset=None, sort_keys=None,
-                               sort_dirs=None, exported=()):
-        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
-        return paginate(self._manageable(False, exported), marker, limit, offset, sort_keys, sort_dirs)
-
-    def get_manageable_snapshots(self, marker=None, limit=None, offset=None, sort_keys=None,
-                                 sort_dirs=None, exported=()):
-        from ansible_collections.cinderkit.storage.plugins.module_utils._paginate import paginate
-        return paginate(self._manageable(True, exported), marker, limit, offset, sort_keys, sort_dirs)
 
     # -- connections --------------------------------------------------------------------
     def connection_info(self, name, connector=None):

@@ -14,7 +14,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import ceph_fixtures  # noqa: E402
 import rigs  # noqa: E402
 
-HOST_RIGS = ('file-reflink', 'file-copy', 'rbd', 'lvm-metadata')
 
 
 @pytest.fixture(scope='session')

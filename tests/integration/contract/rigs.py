@@ -13,6 +13,8 @@ import subprocess
 from support import HAS_DM, sh
 
 MiB = 1024 ** 2
+# the rigs of the host tier (tests/integration/vm/test_contract_lvm.py runs LVM's bytes)
+HOST_RIGS = ('file-reflink', 'file-copy', 'rbd', 'lvm-metadata')
 
 
 class Rig(object):

@@ -5,7 +5,7 @@ tests/integration/vm/test_contract_lvm.py runs the same scenarios on LVM's bytes
 
 import pytest
 
-from conftest import HOST_RIGS
+from rigs import HOST_RIGS
 from scenarios import SCENARIOS, applies
 
 RIG_DRIVERS = {'file-reflink': 'file', 'file-copy': 'file', 'rbd': 'rbd', 'lvm-metadata': 'lvm'}
