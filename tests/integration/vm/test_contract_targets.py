@@ -2,6 +2,7 @@
 """VM tier: the target-helper contract (tests/integration/contract/target_scenarios.py) on LIO
 (iscsiadm) and nvmet (nvme connect), each exporting an LV that holds known bytes."""
 
+import glob
 import json
 import os
 import sys
@@ -20,7 +21,18 @@ from test_export_nvmet import nvmet  # noqa: E402,F401 pylint: disable=unused-im
 MiB = 1024 ** 2
 
 
-def _tree(root):
+def _tree_of_backstores():
+    return glob.glob('/sys/kernel/config/target/core/*/*')
+
+
+def _tree(pattern):
+    out = []
+    for root in glob.glob(pattern) or [pattern]:
+        out += _walk(root)
+    return sorted(out)
+
+
+def _walk(root):
     out = []
     for top, dirs, files in os.walk(root):
         for name in sorted(dirs + files):
@@ -87,7 +99,13 @@ class LioRig(_LvRig):
         return p.returncode != 0
 
     def state(self):
-        return _tree('/sys/kernel/config/target/iscsi'), _saved('/etc/target/saveconfig.json')
+        """The exports' own objects, live and saved: targets with their TPGs, LUNs, ACLs and
+        portals, and the backstores (not the fabric's own directories, made on first use)."""
+        saved = _saved('/etc/target/saveconfig.json') or {}
+        return (_tree('/sys/kernel/config/target/iscsi/iqn.*'),
+                sorted(_tree_of_backstores()),
+                sorted(t.get('wwn') for t in saved.get('targets', [])),
+                sorted(so.get('name') for so in saved.get('storage_objects', [])))
 
 
 class NvmetRig(_LvRig):
@@ -117,7 +135,16 @@ class NvmetRig(_LvRig):
         return p.returncode != 0
 
     def state(self):
-        return _tree('/sys/kernel/config/nvmet'), _saved('/etc/nvmet/config.json')
+        """The exports' own objects, live and saved: subsystems (namespaces, allowed hosts),
+        host entries and port links (not the ports: they stay for the next export)."""
+        saved = _saved('/etc/nvmet/config.json') or {}
+        root = '/sys/kernel/config/nvmet'
+        return (_tree(root + '/subsystems'), _tree(root + '/hosts'),
+                sorted(glob.glob(root + '/ports/*/subsystems/*')),
+                sorted(s.get('nqn') for s in saved.get('subsystems', [])),
+                sorted(h.get('nqn') for h in saved.get('hosts', [])),
+                sorted((p.get('portid'), n) for p in saved.get('ports', [])
+                       for n in p.get('subsystems', [])))
 
 
 @pytest.mark.parametrize('scenario', sorted(TARGET_SCENARIOS))
