@@ -30,16 +30,17 @@ ZERO = bytes(CHUNK)
 def fetch(url, directory, param, timeout=None, stall=STALL):
     """Path of a staging file with the bytes of ``url`` (the caller removes it)."""
     import urllib.error
-    import urllib.request
+    from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+    from ansible.module_utils.urls import SSLValidationError, open_url
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
     fd, path = tempfile.mkstemp(prefix='.cinderkit-image-', dir=directory)
     deadline = time.time() + timeout if timeout else None
     try:
         os.fchmod(fd, 0o600)
-        req = urllib.request.Request(url, headers={'User-Agent': 'cinderkit.storage'})
         total = 0
-        with urllib.request.urlopen(req, timeout=min(stall, timeout or stall)) as resp:
+        with open_url(url, timeout=min(stall, timeout or stall), http_agent='cinderkit.storage',
+                      follow_redirects='safe') as resp:
             length = resp.headers.get('Content-Length')
             while True:
                 chunk = resp.read(CHUNK)
@@ -65,7 +66,8 @@ def fetch(url, directory, param, timeout=None, stall=STALL):
         raise InvalidParameter(param, 'fetching %s timed out: no data for %d seconds (%s)'
                                % (url, min(stall, timeout or stall), exc),
                                'check that the server answers; copy_timeout bounds the wait')
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, UrlConnectionError, SSLValidationError, OSError,
+            ValueError) as exc:
         _drop(path)
         raise InvalidParameter(param, 'cannot fetch %s: %s' % (url, getattr(exc, 'reason', exc)),
                                'check the URL and that this host reaches it')

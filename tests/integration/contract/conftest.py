@@ -15,7 +15,6 @@ import ceph_fixtures  # noqa: E402
 import rigs  # noqa: E402
 
 
-
 @pytest.fixture(scope='session')
 def ceph_cluster():
     yield from ceph_fixtures.cluster()
