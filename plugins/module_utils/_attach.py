@@ -30,6 +30,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._brick import Br
 from ansible_collections.cinderkit.storage.plugins.module_utils._connection_info import (
     check_connection_info, keyring_secrets, secrets_in)
 from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
+from ansible_collections.cinderkit.storage.plugins.module_utils import _nvme_fabrics
 
 
 # ------------------------------------------------------------- what is attached
@@ -155,13 +156,22 @@ def plan(state, conn, before):
     return p
 
 
-def connect(brick, connector, p, use_multipath):
+def connect(brick, connector, p, use_multipath, host_props=None):
     conn = p.conn
     props = copy.deepcopy(conn.data)
-    try:
-        info = connector.connect_volume(props)
-    except Exception as exc:
-        raise brick.error('connecting %s %s' % (conn.volume_type, conn.target), exc)
+    if conn.protocol == 'NVMEOF' and props.get('dhchap_secret'):
+        # os-brick has no DH-HMAC-CHAP: the kernel's fabrics device takes the secrets
+        # (never a command line); see _nvme_fabrics
+        host_props = host_props or {}
+        if not host_props.get('nqn'):
+            raise CinderkitError('this host has no NVMe host NQN (/etc/nvme/hostnqn; install '
+                                 'nvme-cli): an authenticated connect needs it')
+        info = _nvme_fabrics.connect(props, host_props['nqn'], host_props.get('nvme_hostid'))
+    else:
+        try:
+            info = connector.connect_volume(props)
+        except Exception as exc:
+            raise brick.error('connecting %s %s' % (conn.volume_type, conn.target), exc)
     conf = info.get('conf') if isinstance(info, dict) else None
     if conf and os.path.exists(conf):
         # os-brick's temporary ceph.conf for an RBD map holds the key: the mapping needs
@@ -338,7 +348,7 @@ class AttachTask(Task):
         p = self.params
         self.brick.writing = True       # what os-brick runs from here on changes this host
         if self.p.action == 'connect':
-            connect(self.brick, self.connector, self.p, p['use_multipath'])
+            connect(self.brick, self.connector, self.p, p['use_multipath'], self.props)
         else:
             disconnect(self.brick, self.connector, self.p, p['use_multipath'], p['force'])
 

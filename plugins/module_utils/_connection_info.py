@@ -17,9 +17,11 @@ import re
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     InvalidParameter, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import iqn_problem
+from ansible_collections.cinderkit.storage.plugins.module_utils._dhchap import secret_problem
 
 PROTOCOLS = {'iscsi': 'ISCSI', 'iser': 'ISER', 'nvmeof': 'NVMEOF', 'rbd': 'RBD', 'local': 'LOCAL'}
-SECRET_KEYS = ('auth_password', 'auth_password_in', 'discovery_auth_password', 'keyring')
+SECRET_KEYS = ('auth_password', 'auth_password_in', 'discovery_auth_password', 'keyring',
+               'dhchap_secret', 'dhchap_ctrl_secret')
 NVME_TRANSPORTS = ('tcp', 'rdma', 'RoCEv2')
 
 
@@ -217,6 +219,15 @@ def _nvmeof(conn, d):
         conn.portals = ['%s:%s (%s)' % (addr, d['target_port'], transport)]
         if d.get('ns_id') is None and not d.get('volume_nguid'):
             raise _bad('data', 'has neither ns_id nor volume_nguid', UNCHANGED)
+    for key in ('dhchap_secret', 'dhchap_ctrl_secret'):
+        if d.get(key) is not None:
+            problem = secret_problem(d[key])
+            if problem:
+                raise _bad('data.%s' % key, 'the DH-HMAC-CHAP secret %s' % problem,
+                           'pass the connection_info the export module returned')
+    if d.get('dhchap_ctrl_secret') and not d.get('dhchap_secret'):
+        raise _bad('data.dhchap_ctrl_secret', 'is given without dhchap_secret',
+                   'bidirectional authentication needs the host key too')
     problem = target_nqn_problem(nqn)
     if problem:
         raise _bad('data.%s' % ('target_nqn' if 'target_nqn' in d else 'nqn'), '%r %s' % (nqn, problem))
