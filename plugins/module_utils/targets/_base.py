@@ -530,6 +530,17 @@ class Target(object):
         """Persist the whole configuration once per task (where the helper saves it whole)."""
         return None
 
+    def discovery_auth(self):
+        """The CHAP the target asks of initiators at discovery (a Chap), or None when off.
+
+        Helpers with the ``discovery_chap`` feature implement it; read-only."""
+        raise NotSupported('the %s target helper has no discovery CHAP; use lioadm, or protect '
+                           'discovery with the initiators ACL and the network' % self.name)
+
+    def set_discovery_auth(self, auth):
+        """Set (a Chap) or turn off (None) discovery CHAP, live; ``commit`` saves it."""
+        raise NotSupported('the %s target helper has no discovery CHAP' % self.name)
+
     def ensure_ready(self):
         """Check (before changes) that the target service can take exports; raise if not.
 

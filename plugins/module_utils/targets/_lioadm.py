@@ -31,7 +31,7 @@ import traceback
 import uuid
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, MissingDependency)
+    CinderkitError, Conflict, MissingDependency, TargetUnavailable)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     Backing, Chap, Export, Target, register_target)
 from ansible_collections.cinderkit.storage.plugins.module_utils._record import OwnerRecord
@@ -422,6 +422,32 @@ class LioAdm(Target):
                 os.makedirs(d, 0o700)
             self.root.save_to_file(path)
             os.chmod(path, 0o600)
+
+    # -- discovery CHAP (rtslib: configfs writes, no command line) ------------------
+    def _iscsi_fabric(self):
+        try:
+            return self.rts.FabricModule('iscsi')
+        except self.rts.RTSLibError as exc:
+            raise TargetUnavailable('cannot open LIO\'s iscsi fabric (modprobe '
+                                    'iscsi_target_mod): %s' % exc)
+
+    def discovery_auth(self):
+        fm = self._iscsi_fabric()
+        if not fm.discovery_enable_auth:
+            return None
+        return Chap(fm.discovery_userid or None, fm.discovery_password or None,
+                    fm.discovery_mutual_userid or None, fm.discovery_mutual_password or None)
+
+    def set_discovery_auth(self, auth):
+        fm = self._iscsi_fabric()
+        if auth is None:
+            fm.clear_discovery_auth_settings()
+            return
+        fm.discovery_userid = auth.username
+        fm.discovery_password = auth.password
+        fm.discovery_mutual_userid = auth.mutual_username or ''
+        fm.discovery_mutual_password = auth.mutual_password or ''
+        fm.discovery_enable_auth = True
 
     # -- connections -------------------------------------------------------------
     def initialize_connection(self, export, connector):
