@@ -119,12 +119,20 @@ def test_mutual_chap_login_refuses_a_target_with_the_wrong_secret(lio):
         assert data['auth_username_in'] and data['auth_password_in']
 
         def mutual_login(password_in):
+            # login() makes a fresh node record (-o new resets it): the mutual settings go last
             iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL, '-o', 'new', check=False)
-            for key, value in (('node.session.auth.username_in', data['auth_username_in']),
-                               ('node.session.auth.password_in', password_in)):
+            for key, value in (('node.session.auth.authmethod', 'CHAP'),
+                               ('node.session.auth.username', data['auth_username']),
+                               ('node.session.auth.password', data['auth_password']),
+                               ('node.session.auth.username_in', data['auth_username_in']),
+                               ('node.session.auth.password_in', password_in),
+                               ('node.session.initial_login_retry_max', '1'),
+                               ('node.conn[0].timeo.login_timeout', '10')):
                 iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL, '-o', 'update', '-n', key,
                          '-v', value)
-            return login(iqn, data['auth_username'], data['auth_password'])
+            shown = iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL).stdout
+            assert 'node.session.auth.username_in = %s' % data['auth_username_in'] in shown
+            return iscsiadm('-m', 'node', '-T', iqn, '-p', PORTAL, '--login', check=False)
 
         bad = mutual_login(wrong(data['auth_password_in']))
         logout(iqn)
