@@ -304,6 +304,7 @@ def preflight(helper, items):
     if actions & set(('create', 'restore', 'update')):
         helper.ensure_writable()
     if actions & set(('create', 'restore')):
+        helper.check_transport()
         helper.ensure_ready()
 
 

@@ -552,6 +552,25 @@ class Target(object):
         """Check (before changes) that the helper's persistence can be written; raise if not."""
         return None
 
+    # the target_protocol values that listen on RDMA
+    RDMA_PROTOCOLS = ('iser', 'nvmet_rdma')
+
+    def check_transport(self):
+        """Check (before changes, read-only) that every portal can carry the protocol:
+        an RDMA protocol needs an RDMA device on each portal's network device."""
+        if self.protocol not in self.RDMA_PROTOCOLS:
+            return
+        from ansible_collections.cinderkit.storage.plugins.module_utils.targets._rdma import (
+            rdma_problem)
+        for portal in self.portals():
+            address = portal.rpartition(':')[0]
+            problem = rdma_problem(self.runner, address)
+            if problem:
+                raise InvalidParameter('backend.target_protocol', '%s exports need RDMA: %s'
+                                       % (self.protocol, problem),
+                                       'use target_protocol %s, or bring up an RDMA device'
+                                       % ('iscsi' if self.protocol == 'iser' else 'nvmet_tcp'))
+
     # -- shared pieces -----------------------------------------------------------
     def acl_for(self, spec, actual):
         """The initiator set an export should have after this task."""
