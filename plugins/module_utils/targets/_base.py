@@ -435,6 +435,14 @@ class Target(object):
             if problem:
                 out.append((param, '%r %s' % (ip, problem) if not control_problem(str(ip))
                             else problem))
+        seen = {}
+        for param, ip in ips:
+            if ip is None:
+                continue
+            if ip in seen:
+                out.append((param, '%r is listed twice (also %s): each portal is one path, on '
+                                   'its own address' % (ip, seen[ip])))
+            seen.setdefault(ip, param)
         return out
 
     def check_config(self):
