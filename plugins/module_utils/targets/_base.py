@@ -260,26 +260,31 @@ class Chap(object):
 class ExportSpec(object):
     """What a caller wants exported."""
 
-    __slots__ = ('volume', 'backing', 'auth', 'initiators', 'allow_any_host', 'acl_mode')
+    __slots__ = ('volume', 'backing', 'auth', 'initiators', 'allow_any_host', 'acl_mode',
+                 'host_auth')
 
     def __init__(self, volume, backing, auth=None, initiators=(), allow_any_host=False,
-                 acl_mode='exact'):
+                 acl_mode='exact', host_auth=None):
         self.volume = volume
         self.backing = backing
         self.auth = auth                      # Chap or None (no CHAP)
         self.initiators = tuple(sorted(set(initiators)))
         self.allow_any_host = bool(allow_any_host)
         self.acl_mode = acl_mode              # exact | add
+        # NVMe DH-HMAC-CHAP: {host NQN: _dhchap.HostAuth} of the hosts that authenticate
+        self.host_auth = dict(host_auth or {})
 
 
 class Export(object):
     """An export as the target (and its persistence) has it."""
 
     __slots__ = ('volume', 'target_name', 'backing', 'lun', 'auth', 'initiators',
-                 'allow_any_host', 'live', 'persisted', 'size_bytes', 'extra')
+                 'allow_any_host', 'live', 'persisted', 'size_bytes', 'extra', 'host_auth')
 
     def __init__(self, volume, target_name, backing=None, lun=None, auth=None, initiators=(),
-                 allow_any_host=False, live=False, persisted=False, size_bytes=None, extra=None):
+                 allow_any_host=False, live=False, persisted=False, size_bytes=None, extra=None,
+                 host_auth=None):
+        self.host_auth = dict(host_auth or {})   # NVMe DH-HMAC-CHAP, as ExportSpec.host_auth
         self.volume = volume
         self.target_name = target_name
         self.backing = backing
@@ -299,6 +304,9 @@ class Export(object):
                    lun=self.lun, initiators=list(self.initiators),
                    allow_any_host=self.allow_any_host, live=self.live, persisted=self.persisted,
                    auth=self.auth.redacted() if self.auth else None)
+        if self.host_auth:
+            out['auth'] = dict(method='dhchap', hosts=dict(
+                (h, a.redacted()) for h, a in sorted(self.host_auth.items())))
         if self.size_bytes is not None:
             out['size_bytes'] = self.size_bytes
         out.update(self.extra)

@@ -34,10 +34,12 @@ import os
 import secrets
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, NotSupported)
+    CinderkitError, Conflict, InvalidParameter, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
     Backing, Export, Target, nqn_problem, register_target, volume_uuid, write_private)
 from ansible_collections.cinderkit.storage.plugins.module_utils._record import OwnerRecord
+from ansible_collections.cinderkit.storage.plugins.module_utils._dhchap import (
+    HostAuth, kernel_support)
 
 ROOT = '/sys/kernel/config/nvmet'
 SAVE_FILE = '/etc/nvmet/config.json'
@@ -137,6 +139,13 @@ class NvmetState(object):
         if not os.path.isdir(root):
             return
         self.hosts = _listdir(os.path.join(root, 'hosts'))
+        # DH-HMAC-CHAP settings per host (CONFIG_NVME_TARGET_AUTH kernels): key, ctrl_key,
+        # hash, dhgroup; only hosts that have a key
+        self.host_auth = {}
+        for h in self.hosts:
+            attrs = _attrs(os.path.join(root, 'hosts', h), 'dhchap')
+            if attrs.get('key'):
+                self.host_auth[h] = attrs
         for nqn in _listdir(os.path.join(root, 'subsystems')):
             spath = os.path.join(root, 'subsystems', nqn)
             namespaces = []
@@ -154,7 +163,8 @@ class NvmetState(object):
                                         subsystems=_listdir(os.path.join(ppath, 'subsystems')))
 
     def dump(self):
-        return dict(hosts=[dict(nqn=h) for h in self.hosts],
+        return dict(hosts=[dict(nqn=h, dhchap=self.host_auth[h]) if h in self.host_auth
+                           else dict(nqn=h) for h in self.hosts],
                     subsystems=[self.subsystems[k] for k in sorted(self.subsystems)],
                     ports=[self.ports[k] for k in sorted(self.ports)])
 
@@ -167,7 +177,8 @@ class Nvmet(Target):
     # a namespace re-reads its device size on revalidate_size (Linux >= 5.14),
     # and the host gets a namespace-changed event: no I/O errors
     online_extend = True
-    features = frozenset(('acl',))
+    # dhchap: NVMe in-band authentication, where the running kernel has it (dhchap_support)
+    features = frozenset(('acl', 'dhchap'))
     initiator_kind = 'nqn'
 
     # nvmet is kernel-wide: one lock for its configfs tree (port and namespace ids) and
@@ -216,9 +227,63 @@ class Nvmet(Target):
             raise NotSupported('the nvmet helper exports block devices and files, not %s'
                                % spec.backing.kind)
         self.check_ports()
+        self.validate_host_auth(spec)
 
     def initiator_problem(self, name):
         return nqn_problem(name)
+
+    # -- DH-HMAC-CHAP ------------------------------------------------------------------
+    def dhchap_support(self):
+        """(True|False|None, how): whether this kernel's nvmet authenticates hosts (a read)."""
+        return kernel_support(self._path('hosts'))
+
+    def validate_host_auth(self, spec):
+        """Raise before any change for DH-HMAC-CHAP this kernel or these settings cannot do."""
+        if not spec.host_auth:
+            return
+        if spec.allow_any_host:
+            raise InvalidParameter('allow_any_host', 'conflicts with DH-HMAC-CHAP: nvmet '
+                                   'authenticates the hosts it lists, and allow_any_host lists none',
+                                   'name the hosts (connector, connectors or initiators)')
+        ok, how = self.dhchap_support()
+        if not ok:
+            raise InvalidParameter('auth.method', 'this kernel (%s) cannot authenticate NVMe '
+                                   'hosts: %s' % (os.uname()[2], how),
+                                   'boot a kernel with CONFIG_NVME_TARGET_AUTH (Debian: '
+                                   'linux-image-6.12-amd64), or use auth.method: none')
+        for host, auth in sorted(spec.host_auth.items()):
+            for field, problem in auth.problems():
+                raise InvalidParameter('auth.%s' % field, 'the DH-HMAC-CHAP setting for host %s %s'
+                                       % (host, problem), 'give a DHHC-1 secret (nvme '
+                                       'gen-dhchap-key), or leave it out to have one generated')
+            hpath = self._path('hosts', host)
+            if os.path.isdir(hpath) and not self.owned.get('hosts', host):
+                have = self._load().host_auth.get(host)
+                if have is None or HostAuth(have.get('key'), have.get('ctrl_key'),
+                                            have.get('hash'), have.get('dhgroup')) != auth:
+                    raise Conflict('nvmet host %s was not made by cinderkit; its DH-HMAC-CHAP '
+                                   'settings are left alone: give its own key, or remove the '
+                                   'host entry yourself' % host)
+
+    def host_auths(self, hosts, saved_hosts=None):
+        """{host: HostAuth} of ``hosts`` that have a key (live configfs, else the saved file)."""
+        live = self._load().host_auth
+        saved = dict((h.get('nqn'), h.get('dhchap')) for h in (saved_hosts or []) if h.get('dhchap'))
+        out = {}
+        for h in hosts:
+            a = live.get(h) or saved.get(h)
+            if a and a.get('key'):
+                out[h] = HostAuth(a['key'], a.get('ctrl_key') or None, a.get('hash'),
+                                  a.get('dhgroup'))
+        return out
+
+    def _set_host_auth(self, host, auth):
+        hpath = self._path('hosts', host)
+        have = _attrs(hpath, 'dhchap')
+        for attr, value in (('hash', auth.hash), ('dhgroup', auth.dhgroup),
+                            ('key', auth.host_key), ('ctrl_key', auth.ctrl_key or '')):
+            if (have.get(attr) or '') != value:
+                _write(os.path.join(hpath, 'dhchap_' + attr), value)
 
     # -- state -----------------------------------------------------------------
     def _load(self, refresh=False):
@@ -257,7 +322,9 @@ class Nvmet(Target):
 
     def list_exports(self, refresh=False):
         state = self._load(refresh)
-        saved = dict((s.get('nqn'), s) for s in self._saved().get('subsystems', []))
+        saved_conf = self._saved()
+        saved = dict((s.get('nqn'), s) for s in saved_conf.get('subsystems', []))
+        saved_hosts = saved_conf.get('hosts', [])
         out = {}
         for nqn in sorted(set(state.subsystems) | set(saved)):
             volume = self.volume_of(nqn)
@@ -280,10 +347,11 @@ class Nvmet(Target):
                 extra['ports'] = sorted(p['portid'] for p in ports)
                 if ns is None or not ns.get('enable') or not ports:
                     extra['missing_lun'] = True
+            hosts = () if any_host else tuple(sub.get('allowed_hosts', []))
             out[volume] = Export(volume, nqn, backing=backing, lun=nsid, auth=None,
-                                 initiators=() if any_host else tuple(sub.get('allowed_hosts', [])),
-                                 allow_any_host=any_host, live=live is not None,
-                                 persisted=nqn in saved, extra=extra)
+                                 initiators=hosts, allow_any_host=any_host, live=live is not None,
+                                 persisted=nqn in saved, extra=extra,
+                                 host_auth=self.host_auths(hosts, saved_hosts))
         return out
 
     # -- writes ----------------------------------------------------------------------
@@ -384,6 +452,9 @@ class Nvmet(Target):
                 self.owned.set('hosts', h, True)                      # before it exists
                 os.mkdir(hpath)
             os.symlink(hpath, os.path.join(spath, 'allowed_hosts', h))
+        for h, auth in sorted(spec.host_auth.items()):
+            if h in want:
+                self._set_host_auth(h, auth)
 
     def _namespace(self, spath, spec):
         nsid = int(self.config.get('nvmet_ns_id'))
@@ -511,6 +582,12 @@ class Nvmet(Target):
                         transport_type=self.transport, ns_id=ns_id)
         data['discard'] = bool(self.config.get('report_discard_supported', False))
         data['encrypted'] = False
+        auth = export.host_auth.get((connector or {}).get('nqn') or '')
+        if auth is not None:
+            # what the host connects with (the attachment module passes them to the kernel)
+            data['dhchap_secret'] = auth.host_key
+            if auth.ctrl_key:
+                data['dhchap_ctrl_secret'] = auth.ctrl_key
         return {'driver_volume_type': 'nvmeof', 'data': data}
 
     def terminate_connection(self, export, connector):
