@@ -107,6 +107,10 @@ def validate_connector(helper, connector, param='connector'):
     bad = [k for k in connector if not isinstance(k, str)]
     if bad:
         raise InvalidParameter(param, 'keys must be strings', "use os-brick's property names")
+    if helper.initiator_kind is None:
+        # served natively: no ACL, the connector names the client only
+        return connector.get('initiator') or connector.get('nqn') or connector.get('host') or \
+            param
     if helper.initiator_kind == 'iqn':
         ini = connector.get('initiator')
         if not ini:

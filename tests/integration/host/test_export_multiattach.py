@@ -288,3 +288,52 @@ def test_snapshot_export_bad_input_changes_nothing(tgt_env):
         assert state(env) == before, over
     assert not os.path.exists('/etc/nvmet/config.json') or 'snap1' not in open(
         '/etc/nvmet/config.json').read()
+
+
+# --------------------------------------------------------------------------- RBD
+def test_rbd_native_refuses_multiattach_and_tgt_rbd_exports_a_snapshot_read_only(ceph, tgt_env):
+    env = tgt_env
+    native = ceph.backend()
+    res = run_module('volume', dict(backend=native, name='rvol', size='16M'))
+    assert not res.failed, res
+    old, new = pattern(41, 1 * MiB), pattern(42, 1 * MiB)
+    ceph.write('rvol', old)
+    res = run_module('snapshot', dict(backend=native, name='rsnap', volume='rvol'))
+    assert not res.failed, res
+    ceph.write('rvol', new)
+    before = ceph.state()
+    # the native helper (RBD's own protocol) cannot attach one image to two hosts
+    two = run_module('export', dict(backend=native, volume='rvol', connectors=[NODE1, NODE2]))
+    assert two.failed and "parameter 'connectors'" in two['msg'], two
+    assert 'exclusive-lock' in two['msg'] and 'give one connector' in two['msg'], two['msg']
+    assert not two.get('changed') and ceph.state() == before
+    one = run_module('export', dict(backend=native, volume='rvol', connectors=[NODE1]))
+    assert not one.failed and list(one['connections']) == ['node1'], one
+    assert one['connection_info']['driver_volume_type'] == 'rbd'
+    facts = run_module('backend_facts', dict(backend=native))
+    info = list(facts['ansible_facts']['cinderkit_backends'].values())[0]
+    assert info['multiattach'] is False and info['pools'][0]['multiattach'] is False
+    # served natively there is no snapshot export
+    snap = run_module('export', dict(backend=native, snapshot='rsnap', connector=NODE1))
+    assert snap.failed and "parameter 'snapshot'" in snap['msg'], snap
+    assert ceph.state() == before
+
+    # through tgt's rbd backing store: pool/image@snap, read-only
+    b = ceph.backend(target_helper='tgtadm', **env.backend)
+    res = run_module('export', dict(backend=b, snapshot='rsnap', connector=NODE1))
+    assert not res.failed, res
+    ex = res['export']
+    assert ex['read_only'] is True and ex['snapshot'] == 'rsnap' and ex['volume'] == 'rvol'
+    assert ex['backing'] == 'rbd' and ex['device_path'].endswith('/rvol@rsnap'), ex
+    siqn = 'iqn.2010-10.org.openstack:rsnap'
+    user, password = creds(res)
+    got = iscsi_read(env.tgtd.port, siqn, user, password, len(old), initiator=GOOD_IQN)
+    assert got == old and got != new
+    ok, out = iscsi_write(env.tgtd.port, siqn, user, password, GOOD_IQN)
+    assert not ok and 'write protected' in out, out
+    assert ceph.read('rvol', 0, len(new)) == new
+    refused = run_module('snapshot', dict(backend=b, name='rsnap', state='absent'))
+    assert refused.failed and 'is exported' in refused['msg'] and siqn in refused['msg'], refused
+    assert ceph.state() == before
+    gone = run_module('export', dict(backend=b, snapshot='rsnap', state='absent'))
+    assert gone.changed and siqn not in env.tgtd.targets(), gone
