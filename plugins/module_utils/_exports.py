@@ -434,7 +434,9 @@ def plan_ensure_all(m, helper):
             items.append(item)
             continue
         item.backing = actual.backing
-        item.spec = ExportSpec(volume, actual.backing, actual.auth, actual.initiators,
+        if actual.backing is not None and actual.backing.read_only:
+            _ensure_snapshot_device(m, item)
+        item.spec = ExportSpec(volume, item.backing, actual.auth, actual.initiators,
                                actual.allow_any_host)
         helper.validate(item.spec)      # saved values are checked as given ones are
         if actual.auth is not None:
@@ -443,6 +445,21 @@ def plan_ensure_all(m, helper):
         item.action = 'restore'
         items.append(item)
     return items
+
+
+def _ensure_snapshot_device(m, item):
+    """A saved read-only export of a snapshot whose device is gone (after a reboot an LVM
+    thin snapshot is inactive again): the restore activates it first."""
+    if item.backing.kind != 'missing':
+        return
+    snaps = m.driver.get_inventory().snapshots
+    if item.volume not in snaps:
+        return
+    item.snapshot = True
+    item.origin = snaps[item.volume].volume
+    item.activate = bool(m.driver.activate_snapshot(item.volume, check=True))
+    if item.activate:
+        item.backing = Backing('block', item.backing.path, item.backing.options, read_only=True)
 
 
 # ---------------------------------------------------------------------- apply

@@ -301,6 +301,23 @@ def test_lvm_snapshot_exported_read_only_through_lio(rig, lvm_type):
                        for c in res['commands']), res['commands']
         again = run_module('export', dict(backend=b, snapshot=snap, connector=me))
         assert not again.changed, again['commands']
+        if lvm_type == 'thin':
+            # as after a reboot: LIO lost the export, LVM left the thin snapshot inactive;
+            # ensure_all activates it (-K) and restores the export read-only
+            import rtslib_fb
+            root = rtslib_fb.RTSRoot()
+            for t in root.targets:
+                if t.wwn == iqn:
+                    t.delete()
+            for so in root.storage_objects:
+                if so.name == snap:
+                    so.delete()
+            rig.lvm(['lvchange', '--activate', 'n', '%s/%s' % (rig.name, snap)])
+            back = run_module('export', dict(backend=b, ensure_all=True))
+            assert not back.failed, back
+            rec = [e for e in back['exports'] if e.get('snapshot') == snap or e['target'] == iqn]
+            assert rec and rec[0]['action'] == 'restore' and rec[0]['read_only'] is True, back
+            assert rec[0].get('activated') is True, rec
         # the snapshot is held by its export: deleting it is refused, naming the export
         refused = run_module('snapshot', dict(backend=b, name=snap, state='absent'))
         assert refused.failed and 'is exported' in refused['msg'] and iqn in refused['msg'], refused
