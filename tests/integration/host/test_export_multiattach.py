@@ -150,8 +150,8 @@ def test_connectors_bad_input_changes_nothing(tgt_env):
     cases = [
         (dict(connectors=[NODE1, dict(initiator='iqn.2004-1.com.example:x', host='bad')]),
          ['connectors[1].initiator', 'iSCSI qualified name']),
-        (dict(connectors=[NODE1, NODE2], initiators=[GOOD_IQN]), ['mutually exclusive',
-                                                                  'connectors', 'initiators']),
+        (dict(connectors=[NODE1, NODE2], initiators=[GOOD_IQN]),
+         ['mutually exclusive', 'connectors', 'initiators']),
         (dict(connectors=[NODE1], connector=NODE2), ['mutually exclusive', 'connectors']),
         (dict(connectors=[NODE1, dict(NODE1, host='again')]),
          ['connectors[1].initiator', 'also given in connectors[0]']),
@@ -270,8 +270,8 @@ def test_snapshot_export_bad_input_changes_nothing(tgt_env):
     before = state(env)
     cases = [
         (dict(snapshot='nosuch', connector=NODE1), ["parameter 'snapshot'", "'nosuch' does not exist"]),
-        (dict(snapshot='snap1', volume='fvol', connector=NODE1), ['mutually exclusive', 'snapshot',
-                                                                   'volume']),
+        (dict(snapshot='snap1', volume='fvol', connector=NODE1),
+         ['mutually exclusive', 'snapshot', 'volume']),
         (dict(snapshot='snap1', device_path=env.file, connector=NODE1),
          ['mutually exclusive', 'snapshot', 'device_path']),
         (dict(snapshot='snap1', target_helper='nvmet',
