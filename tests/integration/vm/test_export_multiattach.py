@@ -7,7 +7,6 @@ in-process.
 
 import glob
 import os
-import re
 import subprocess
 import time
 import uuid
@@ -96,19 +95,21 @@ def logout(iqn, iface):
 
 
 def session_device(iqn, iface, timeout=30):
-    """The SCSI disk of the session of ``iface`` to ``iqn``."""
+    """The SCSI disk of the session of ``iface`` to ``iqn`` (read from the iSCSI sysfs)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        out = iscsiadm('-m', 'session', '-P3', check=False).stdout
-        for block in out.split('Target: '):
-            if not block.startswith(iqn + ' ') and not block.startswith(iqn + '\n'):
+        for sess in glob.glob('/sys/class/iscsi_session/session*'):
+            try:
+                name = open(os.path.join(sess, 'targetname')).read().strip()
+                ifname = open(os.path.join(sess, 'ifacename')).read().strip()
+            except OSError:
                 continue
-            for sess in block.split('Current Portal:')[1:]:
-                if not re.search(r'Iface Name: %s\s' % re.escape(iface), sess):
-                    continue
-                m = re.search(r'Attached scsi disk (\w+)', sess)
-                if m and os.path.exists('/dev/' + m.group(1)):
-                    return '/dev/' + m.group(1)
+            if name != iqn or ifname != iface:
+                continue
+            for blk in glob.glob(os.path.join(sess, 'device', 'target*', '*', 'block', '*')):
+                dev = '/dev/' + os.path.basename(blk)
+                if os.path.exists(dev):
+                    return dev
         time.sleep(0.3)
     raise AssertionError('no SCSI disk for %s through %s after %ss' % (iqn, iface, timeout))
 
