@@ -15,7 +15,7 @@ command.
   anyone else handles.
 * **Facts that depend on the pair** come from what the pair does:
   ``storage_protocol`` (the helper's), ``online_extend_support`` (driver and
-  helper both), ``multiattach``.
+  helper both), ``multiattach`` (driver and helper both).
 * **What holds a volume on the target side** (``export_holders``): ONE target
   query per task, by volume name and by backing device.
 """
@@ -123,11 +123,25 @@ class Backend(object):
             return self.driver_cls.native_storage_protocol
         return targets.storage_protocol_for(name, self.config.get('target_protocol'))
 
+    def multiattach(self, override=None):
+        """True when a volume may be attached to several hosts at once: the driver declares
+        it (``multiattach``) AND the helper serving it (``override``: a task's own) does."""
+        if 'multiattach' not in self.driver_cls.capabilities:
+            return False
+        from ansible_collections.cinderkit.storage.plugins.module_utils import targets
+        name = self.target_name(override)
+        cls = targets.registered_targets().get(name) if name else None
+        return bool(cls is not None and 'multiattach' in cls.features)
+
     def stats(self):
         """The driver's stats, with the facts that depend on the driver and its helper."""
         stats = dict(self.driver.get_volume_stats())
         stats['storage_protocol'] = self.storage_protocol()
         stats['online_extend_support'] = self.online_extend_support()
+        multiattach = self.multiattach()
+        stats['multiattach'] = multiattach
+        stats['pools'] = [dict(pool, multiattach=bool(pool.get('multiattach')) and multiattach)
+                          for pool in stats.get('pools') or []]
         return stats
 
     # -- what holds a volume on the target side ----------------------------------------

@@ -23,34 +23,37 @@ class Backing(object):
     ``options`` tgt's bsopts, e.g. ``conf=/etc/ceph/ceph.conf;id=cinder``).
     Drivers supply it through an optional ``target_backing(name)`` method;
     without one, ``local_path(name)`` is used and the kind is read from the
-    file system.
+    file system.  ``read_only``: the LUN/namespace must refuse writes (a
+    snapshot's export, ``VolumeDriver.snapshot_backing``).
     """
 
-    __slots__ = ('kind', 'path', 'options')
+    __slots__ = ('kind', 'path', 'options', 'read_only')
 
-    def __init__(self, kind, path, options=None):
+    def __init__(self, kind, path, options=None, read_only=False):
         self.kind = kind
         self.path = path
         self.options = options or None
+        self.read_only = bool(read_only)
 
     @classmethod
-    def from_path(cls, path):
+    def from_path(cls, path, read_only=False):
         try:
             st = os.stat(path)
         except OSError:
-            return cls('missing', path)
+            return cls('missing', path, read_only=read_only)
         if stat.S_ISBLK(st.st_mode):
-            return cls('block', path)
+            return cls('block', path, read_only=read_only)
         if stat.S_ISREG(st.st_mode):
-            return cls('file', path)
-        return cls('other', path)
+            return cls('file', path, read_only=read_only)
+        return cls('other', path, read_only=read_only)
 
     def __eq__(self, other):
-        return isinstance(other, Backing) and (self.kind, self.path, self.options) == (
-            other.kind, other.path, other.options)
+        return isinstance(other, Backing) and (
+            self.kind, self.path, self.options, self.read_only) == (
+            other.kind, other.path, other.options, other.read_only)
 
     def __ne__(self, other):
         return not self.__eq__(other)
 
     def __repr__(self):
-        return 'Backing(%r, %r)' % (self.kind, self.path)
+        return 'Backing(%r, %r%s)' % (self.kind, self.path, ', read-only' if self.read_only else '')

@@ -19,7 +19,7 @@ __metaclass__ = type
 from ansible_collections.cinderkit.storage.plugins.module_utils._chap import requested_auth, resolve_auth
 from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, InvalidParameter, NotFound)
+    CinderkitError, Conflict, InvalidParameter, NotFound, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import (
     Backing, Export, ExportSpec)
@@ -44,13 +44,18 @@ class ExportModule(CinderkitModule):
 
 class ExportItem(object):
     __slots__ = ('volume', 'state', 'device_path', 'backing', 'spec', 'actual', 'action',
-                 'connector', 'result', 'before', 'generated')
+                 'connector', 'result', 'before', 'generated', 'snapshot', 'origin', 'activate',
+                 'detach')
 
-    def __init__(self, volume, state, device_path=None, connector=None):
-        self.volume = volume
+    def __init__(self, volume, state, device_path=None, connector=None, snapshot=False):
+        self.volume = volume            # the export's name: a volume's, or a snapshot's
         self.state = state
         self.device_path = device_path
         self.connector = connector
+        self.snapshot = snapshot        # True: ``volume`` names a snapshot (read-only export)
+        self.origin = None              # a snapshot's volume
+        self.activate = False           # the snapshot's device must be activated first
+        self.detach = ()                # initiators whose access a 'detach' takes away
         self.backing = None
         self.spec = None
         self.actual = None
@@ -70,13 +75,20 @@ def check_params(p):
         if p.get('state') == 'absent':
             raise InvalidParameter('ensure_all', 'conflicts with state: absent',
                                    'ensure_all restores exports; remove them one by one')
-        for key in ('device_path', 'connector', 'initiators', 'auth'):
+        for key in ('device_path', 'connector', 'connectors', 'initiators', 'auth', 'snapshot'):
             if p.get(key):
                 raise InvalidParameter('ensure_all', 'conflicts with %s' % key,
                                        'ensure_all restores exports as they were saved')
         return
-    if not p.get('volume') and p.get('volumes') is None:
-        raise InvalidParameter('volume', 'is required (unless volumes or ensure_all is given)')
+    if not p.get('volume') and not p.get('snapshot') and p.get('volumes') is None:
+        raise InvalidParameter('volume', 'is required (unless snapshot, volumes or ensure_all is '
+                               'given)')
+    if p.get('connectors') is not None and not p['connectors']:
+        raise InvalidParameter('connectors', 'is empty',
+                               'give one os-brick connector per host, or leave connectors out')
+    if p.get('allow_any_host') and p.get('state') == 'absent' and connectors_of(p):
+        raise InvalidParameter('allow_any_host', 'conflicts with state: absent and a connector',
+                               'remove a connector\'s access without allow_any_host')
     if p.get('allow_any_host') and p.get('initiators') is not None:
         raise InvalidParameter('allow_any_host', 'conflicts with initiators',
                                'list the initiators, or let any host log in, not both')
@@ -87,30 +99,78 @@ def helper_for(m):
     return m.backend.target(m.params.get('target_helper'))
 
 
-def validate_connector(helper, connector):
+def validate_connector(helper, connector, param='connector'):
     if connector is None:
         return None
+    if not isinstance(connector, dict):
+        raise InvalidParameter(param, 'must be a dict of os-brick connector properties')
     bad = [k for k in connector if not isinstance(k, str)]
     if bad:
-        raise InvalidParameter('connector', 'keys must be strings', "use os-brick's property names")
+        raise InvalidParameter(param, 'keys must be strings', "use os-brick's property names")
+    if helper.initiator_kind is None:
+        # served natively: no ACL, the connector names the client only
+        return connector.get('initiator') or connector.get('nqn') or connector.get('host') or \
+            param
     if helper.initiator_kind == 'iqn':
         ini = connector.get('initiator')
         if not ini:
-            raise InvalidParameter('connector', 'has no initiator (the iSCSI initiator name)',
-                                   "add connector.initiator, e.g. the InitiatorName of "
-                                   "/etc/iscsi/initiatorname.iscsi")
+            raise InvalidParameter(param, 'has no initiator (the iSCSI initiator name)',
+                                   "add %s.initiator, e.g. the InitiatorName of "
+                                   "/etc/iscsi/initiatorname.iscsi" % param)
         problem = helper.initiator_problem(ini)
         if problem:
-            raise InvalidParameter('connector.initiator', '%r %s' % (ini, problem))
+            raise InvalidParameter('%s.initiator' % param, '%r %s' % (ini, problem))
         return ini
     nqn = connector.get('nqn')
     if not nqn:
-        raise InvalidParameter('connector', 'has no nqn (the NVMe host NQN)',
-                               'add connector.nqn, e.g. the content of /etc/nvme/hostnqn')
+        raise InvalidParameter(param, 'has no nqn (the NVMe host NQN)',
+                               'add %s.nqn, e.g. the content of /etc/nvme/hostnqn' % param)
     problem = helper.initiator_problem(nqn)
     if problem:
-        raise InvalidParameter('connector.nqn', '%r %s' % (nqn, problem))
+        raise InvalidParameter('%s.nqn' % param, '%r %s' % (nqn, problem))
     return nqn
+
+
+def connectors_of(p):
+    """[(param, connector)] of the task: ``connector`` (one) or ``connectors`` (several)."""
+    if p.get('connectors'):
+        return [('connectors[%d]' % i, c) for i, c in enumerate(p['connectors'])]
+    if p.get('connector') is not None:
+        return [('connector', p['connector'])]
+    return []
+
+
+def validate_connectors(m, helper):
+    """[(connector, initiator name)], each checked; several only where the pair can attach a
+    volume to several hosts at once (Backend.multiattach)."""
+    out, seen = [], {}
+    for param, connector in connectors_of(m.params):
+        ini = validate_connector(helper, connector, param)
+        if ini in seen:
+            raise InvalidParameter('%s.%s' % (param, helper.connector_key),
+                                   '%r is also given in %s' % (ini, seen[ini]),
+                                   'list each initiator once')
+        seen[ini] = param
+        out.append((connector, ini))
+    if len(out) > 1 and not (helper.supports('multiattach') and m.backend.multiattach(
+            m.params.get('target_helper'))):
+        raise NotSupported(
+            "parameter 'connectors': %d connectors, but the %s driver with the %s target helper "
+            'cannot attach a volume to several hosts at once (backend_facts: multiattach false)%s;'
+            ' give one connector' % (
+                len(out), m.backend.driver_cls.name, helper.name,
+                ' - Cinder\'s RBD multiattach needs the exclusive-lock feature off, and the '
+                'native helper has no ACL' if not helper.exports_volumes else ''))
+    return out
+
+
+def connection_key(connector, ini, taken):
+    """The key of a connector's connection info in ``connections``: its host (os-brick's
+    ``host``), else the initiator name or host NQN."""
+    host = (connector or {}).get('host')
+    if isinstance(host, str) and host and host not in taken:
+        return host
+    return ini
 
 
 def validate_initiators(helper, initiators):
@@ -143,6 +203,8 @@ def resolve_backing(m, item, helper=None):
         return b
     driver = m.driver
     inv = driver.get_inventory()
+    if item.snapshot:
+        return resolve_snapshot_backing(m, item, helper)
     if item.volume not in inv.volumes:
         if item.volume in inv.unmanaged:
             raise InvalidParameter('volume', '%s exists on the backend but is not managed by '
@@ -159,12 +221,44 @@ def resolve_backing(m, item, helper=None):
     return b
 
 
+def resolve_snapshot_backing(m, item, helper):
+    """A snapshot's read-only backing through the driver (Cinder's create_export_snapshot);
+    ``item.activate``: its device must be activated first (LVM thin: ``lvchange -ay -K``)."""
+    driver = m.driver
+    inv = driver.get_inventory()
+    snap = inv.snapshots.get(item.volume)
+    if snap is None:
+        raise NotFound("parameter 'snapshot': snapshot %r does not exist on backend %s%s; create "
+                       "it first (cinderkit.storage.snapshot)" % (
+                           item.volume, driver.backend_name,
+                           ' (it exists but is not managed by cinderkit)'
+                           if item.volume in inv.unmanaged else ''))
+    item.origin = snap.volume
+    if helper is not None and not helper.supports('snapshot_export'):
+        raise NotSupported(helper.read_only_unsupported())
+    b = driver.snapshot_backing(item.volume)
+    item.activate = bool(driver.activate_snapshot(item.volume, check=True))
+    if b.kind in ('missing', 'other') and not item.activate:
+        raise NotFound("snapshot %s has no device node at %s (inactive, or its device cannot be "
+                       "made on this host)" % (item.volume, b.path))
+    if b.kind == 'missing':
+        # activated in apply: the kind the device will have
+        b = Backing('block', b.path, b.options, read_only=True)
+    return b
+
+
 def native(m, helper):
     """A helper that exports nothing (the driver serves its volumes): its connection info."""
     p = m.params
     driver = m.driver
     if p.get('ensure_all'):
         return dict(changed=False, exports=[])
+    conns = validate_connectors(m, helper)
+    if p.get('snapshot'):
+        raise NotSupported("parameter 'snapshot': volumes of this backend are served by its "
+                           "driver (%s), which gives no snapshot exports; set the backend option "
+                           "target_helper (tgtadm) to export snapshots read-only"
+                           % helper.storage_protocol)
     inv = driver.get_inventory()
     records = []
     for item in collect_items(p):
@@ -174,22 +268,30 @@ def native(m, helper):
             if item.volume not in inv.volumes:
                 raise NotFound("parameter 'volume': volume %r does not exist on backend %s"
                                % (item.volume, driver.backend_name))
+            exp = Export(item.volume, None, live=True)
             rec['connection_info'] = helper.initialize_connection(
-                Export(item.volume, None, live=True), p.get('connector') or {})
+                exp, (conns[0][0] if conns else p.get('connector')) or {})
+            if conns:
+                rec['connections'] = connections(helper, exp, conns)
         records.append(rec)
     if p.get('volumes') is not None:
         return dict(changed=False, exports=records)
     rec = records[0]
     info = rec.pop('connection_info', None)
+    conn_map = rec.pop('connections', None)
     result = dict(changed=False, export=rec)
     if info is not None:
         result['connection_info'] = info
+    if conn_map is not None:
+        result['connections'] = conn_map
     return result
 
 
 def collect_items(p):
-    """Items of the single form (volume) or the bulk form (volumes)."""
+    """Items of the single form (volume or snapshot) or the bulk form (volumes)."""
     if p.get('volumes') is None:
+        if p.get('snapshot'):
+            return [ExportItem(p['snapshot'], p['state'], None, p.get('connector'), snapshot=True)]
         return [ExportItem(p['volume'], p['state'], p.get('device_path'), p.get('connector'))]
     items, seen = [], set()
     for i, v in enumerate(p['volumes']):
@@ -203,10 +305,15 @@ def collect_items(p):
 
 
 # ----------------------------------------------------------------------- plan
-def plan(m, helper, items):
-    """Decide each item's action from ONE query of the target state."""
+def plan(m, helper, items, conns=None):
+    """Decide each item's action from ONE query of the target state.
+
+    ``conns``: the task's validated connectors (``validate_connectors``).
+    """
     params = m.params
-    connector_ini = validate_connector(helper, params.get('connector'))
+    if conns is None:
+        conns = validate_connectors(m, helper)
+    connector_inis = tuple(ini for dummy, ini in conns)
     validate_initiators(helper, params.get('initiators'))
     requested = requested_auth(m, helper)
     exports = helper.list_exports()
@@ -215,53 +322,99 @@ def plan(m, helper, items):
         item.before = item.actual
         if item.actual is not None and item.actual.extra.get('foreign'):
             raise Conflict(item.actual.extra['foreign'])
+        _check_kind(item)
         if item.state == 'absent':
-            item.action = 'delete' if item.actual is not None else 'none'
+            plan_absent(m, helper, item, connector_inis)
             continue
         actual = item.actual
-        backing = resolve_backing(m, item, helper) if (item.device_path or actual is None
+        backing = resolve_backing(m, item, helper) if (item.device_path or item.snapshot
+                                                       or actual is None
                                                        or actual.backing is None) else None
         if backing is None:
             backing = actual.backing
             if backing.kind in ('missing', 'other') and not item.device_path:
                 backing = resolve_backing(m, item, helper)
         elif actual is not None and actual.backing is not None and actual.backing.path != backing.path:
-            raise InvalidParameter('device_path', 'volume %s is exported from %s, not %s'
-                                   % (item.volume, actual.backing.path, backing.path),
+            raise InvalidParameter('snapshot' if item.snapshot else 'device_path',
+                                   '%s %s is exported from %s, not %s'
+                                   % ('snapshot' if item.snapshot else 'volume', item.volume,
+                                      actual.backing.path, backing.path),
                                    'remove the export (state: absent) first')
         item.backing = backing
         if params.get('allow_any_host'):
             initiators, any_host, mode = (), True, 'exact'
         elif params.get('initiators') is not None:
             initiators, any_host, mode = params['initiators'], False, 'exact'
-        elif connector_ini:
-            initiators, any_host, mode = (connector_ini,), False, 'add'
+        elif connector_inis:
+            initiators, any_host, mode = connector_inis, False, 'add'
         elif actual is not None:
             initiators, any_host, mode = actual.initiators, actual.allow_any_host, 'exact'
         else:
             raise InvalidParameter('initiators', 'nobody could log in to the new export of %s'
                                    % item.volume,
-                                   'give connector (os-brick connector properties), initiators, '
-                                   'or allow_any_host: true')
+                                   'give connector (os-brick connector properties), connectors, '
+                                   'initiators, or allow_any_host: true')
         auth = resolve_auth(requested, actual, item)
         spec = ExportSpec(item.volume, backing, auth, initiators, any_host, mode)
         spec.initiators = tuple(helper.acl_for(spec, actual))
         spec.acl_mode = 'exact'
-        helper.validate(spec)
+        if len(spec.initiators) > 1 and not helper.supports('multiattach'):
+            raise NotSupported("parameter 'initiators': the %s target helper cannot attach a "
+                               "volume to several hosts at once; allow one initiator"
+                               % helper.name)
+        helper.validate(spec, 'snapshot' if item.snapshot else 'volume')
         if spec.auth is not None:
             for s in spec.auth.secrets():
                 m.add_secret(s)
         item.spec = spec
         if actual is None:
             item.action = 'create'
-        elif not actual.live or not actual.persisted or actual.extra.get('missing_lun'):
+        elif not actual.live or not actual.persisted or actual.extra.get('missing_lun') \
+                or item.activate:
             item.action = 'restore'
         elif (spec.initiators != actual.initiators or spec.allow_any_host != actual.allow_any_host
-              or spec.auth != actual.auth or actual.extra.get('address_acls')):
+              or spec.auth != actual.auth or actual.extra.get('address_acls')
+              or bool(actual.backing and actual.backing.read_only) != backing.read_only):
             item.action = 'update'
         else:
             item.action = 'none'
     return items
+
+
+def _check_kind(item):
+    """A volume's export is never taken for a snapshot's, nor the other way round."""
+    actual = item.actual
+    if actual is None or actual.backing is None:
+        return
+    if item.state == 'present' and item.snapshot and not actual.backing.read_only:
+        raise Conflict('%s is exported writable (target %s), not as a read-only snapshot export; '
+                       'remove that export first' % (item.volume, actual.target_name))
+
+
+def plan_absent(m, helper, item, connector_inis):
+    """state: absent - without a connector the whole export goes; with connector(s) only
+    their access (Cinder's terminate_connection), and the export when no initiator remains
+    in its ACL (one ACL entry per initiator, as Cinder's LVM driver counts attachments)."""
+    actual = item.actual
+    if actual is None:
+        item.action = 'none'
+        return
+    if not connector_inis:
+        item.action = 'delete'
+        return
+    gone = tuple(sorted(set(connector_inis) & set(actual.initiators)))
+    if not gone:
+        item.action = 'none'
+        return
+    rest = tuple(sorted(set(actual.initiators) - set(gone)))
+    if not rest and not actual.allow_any_host:
+        item.action = 'delete'
+        item.detach = gone
+        return
+    item.action = 'detach'
+    item.detach = gone
+    item.backing = actual.backing
+    item.spec = ExportSpec(item.volume, actual.backing, actual.auth, rest, actual.allow_any_host)
 
 
 def plan_ensure_all(m, helper):
@@ -281,7 +434,9 @@ def plan_ensure_all(m, helper):
             items.append(item)
             continue
         item.backing = actual.backing
-        item.spec = ExportSpec(volume, actual.backing, actual.auth, actual.initiators,
+        if actual.backing is not None and actual.backing.read_only:
+            _ensure_snapshot_device(m, item)
+        item.spec = ExportSpec(volume, item.backing, actual.auth, actual.initiators,
                                actual.allow_any_host)
         helper.validate(item.spec)      # saved values are checked as given ones are
         if actual.auth is not None:
@@ -292,8 +447,23 @@ def plan_ensure_all(m, helper):
     return items
 
 
+def _ensure_snapshot_device(m, item):
+    """A saved read-only export of a snapshot whose device is gone (after a reboot an LVM
+    thin snapshot is inactive again): the restore activates it first."""
+    if item.backing.kind != 'missing':
+        return
+    snaps = m.driver.get_inventory().snapshots
+    if item.volume not in snaps:
+        return
+    item.snapshot = True
+    item.origin = snaps[item.volume].volume
+    item.activate = bool(m.driver.activate_snapshot(item.volume, check=True))
+    if item.activate:
+        item.backing = Backing('block', item.backing.path, item.backing.options, read_only=True)
+
+
 # ---------------------------------------------------------------------- apply
-CHANGING = ('create', 'restore', 'update', 'delete')
+CHANGING = ('create', 'restore', 'update', 'delete', 'detach')
 
 
 def preflight(helper, items):
@@ -308,7 +478,7 @@ def preflight(helper, items):
         helper.ensure_ready()
 
 
-def apply(helper, items):
+def apply(helper, items, driver=None):
     todo = [it for it in items if it.action in CHANGING]
     if not todo:
         return False
@@ -316,6 +486,8 @@ def apply(helper, items):
     done = []
     for it in todo:
         try:
+            if it.activate and it.action in ('create', 'restore'):
+                driver.activate_snapshot(it.volume)
             _apply_one(helper, it)
         except CinderkitError as exc:
             raise partial_failure(exc, done, it)
@@ -330,6 +502,9 @@ def apply(helper, items):
 def _apply_one(helper, it):
     if it.action == 'delete':
         helper.remove_export(it.actual)
+    elif it.action == 'detach':
+        for ini in it.detach:
+            helper.terminate_connection(it.actual, {helper.connector_key: ini})
     elif it.action == 'create':
         if it.backing.kind == 'missing':
             raise NotFound('cannot export %s: %s does not exist' % (it.volume, it.backing.path))
@@ -381,8 +556,8 @@ def results(m, helper, items, changed):
     out = []
     for it in items:
         rec = dict(volume=it.volume, state=it.state, action=it.action,
-                   changed=it.action in ('create', 'restore', 'update', 'delete'))
-        if it.state == 'present' and it.spec is not None:
+                   changed=it.action in CHANGING)
+        if it.spec is not None:
             have = after.get(it.volume) if after is not None else None
             if after is not None and (have is None or not have.live):
                 raise CinderkitError('the export of %s is not live after %s; the target did not '
@@ -401,6 +576,13 @@ def results(m, helper, items, changed):
             rec['live'] = rec['persisted'] = False if it.action == 'delete' else rec['live']
         rec['protocol'] = helper.storage_protocol
         rec['target_helper'] = helper.name
+        if it.detach:
+            rec['removed_initiators'] = list(it.detach)
+        if it.snapshot:
+            rec['snapshot'] = it.volume
+            rec['volume'] = it.origin
+            if it.activate:
+                rec['activated'] = True
         out.append(rec)
     return out
 
@@ -416,6 +598,7 @@ def diff(items):
                     chap_user=exp.auth.username if exp.auth else None,
                     chap_mutual_user=exp.auth.mutual_username if exp.auth else None,
                     chap_secret='<redacted>' if exp.auth else None,
+                    read_only=bool(exp.backing and exp.backing.read_only),
                     live=exp.live, persisted=exp.persisted)
     before, after = {}, {}
     for it in items:
@@ -440,19 +623,22 @@ class ExportTask(Task):
         p, helper = self.params, self.helper
         self.native = None
         self.items = []
+        self.conns = []
         if not helper.exports_volumes:
             self.native = native(self.m, helper)
         elif p['ensure_all']:
             self.items = plan_ensure_all(self.m, helper)
         else:
             self.items = collect_items(p)
-            plan(self.m, helper, self.items)
+            self.conns = validate_connectors(self.m, helper)
+            plan(self.m, helper, self.items, self.conns)
 
     def changed(self):
         return any(it.action in CHANGING for it in self.items)
 
     def apply(self):
-        apply(self.helper, self.items)
+        apply(self.helper, self.items, self.driver if any(it.activate for it in self.items)
+              else None)
 
     def preview(self):
         preflight(self.helper, self.items)
@@ -474,15 +660,34 @@ class ExportTask(Task):
             for item, rec in zip(items, records):
                 if item.state == 'present':
                     rec['connection_info'] = helper.initialize_connection(item.result,
-                                                                          p.get('connector'))
+                                                                          self.first_connector())
+                    if self.conns:
+                        rec['connections'] = connections(helper, item.result, self.conns)
             out['exports'] = records
         else:
             out['export'] = records[0]
             if items[0].state == 'present':
                 out['connection_info'] = helper.initialize_connection(items[0].result,
-                                                                      p.get('connector'))
+                                                                      self.first_connector())
+                if self.conns:
+                    out['connections'] = connections(helper, items[0].result, self.conns)
         self.m.warnings.extend(helper.warnings)
         return out
 
+    def first_connector(self):
+        """The connector ``connection_info`` is for: the only one, or the first of several."""
+        conns = getattr(self, 'conns', None)
+        return conns[0][0] if conns else self.params.get('connector')
+
     def diff(self):
         return diff(self.items)
+
+
+def connections(helper, export, conns):
+    """{host: connection_info} for every connector of the task (Cinder's
+    initialize_connection per attachment), keyed by the connector's host, else its
+    initiator name or host NQN."""
+    out = {}
+    for connector, ini in conns:
+        out[connection_key(connector, ini, out)] = helper.initialize_connection(export, connector)
+    return out

@@ -87,6 +87,13 @@ ansible_facts:
         online_extend_support:
           description: Whether M(cinderkit.storage.extend) grows volumes that are in use and exported.
           type: bool
+        multiattach:
+          description:
+            - Whether a volume can be attached to several hosts at once (M(cinderkit.storage.export)
+              with C(connectors)) - true only where the driver AND the backend's target helper can
+              (C(tgtadm), C(lioadm), C(nvmet); not RBD served natively). Each pool's C(multiattach)
+              says the same.
+          type: bool
         pools:
           description:
             - One pool per backend pool, with C(pool_name), C(total_capacity_gb), C(free_capacity_gb),

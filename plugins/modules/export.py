@@ -29,6 +29,16 @@ description:
     O(ensure_all) restores every saved export.
   - O(state=absent) removes exactly this export (target, CHAP accounts, saved entry) and leaves
     other exports alone. Removing an export that does not exist changes nothing.
+  - Multiattach - several hosts attach one volume at once (O(connectors), or further tasks with
+    other connectors); each connector adds its initiator to the ACL and leaves the sessions of
+    the others alone. O(state=absent) with O(connector) or O(connectors) removes only their
+    access (Cinder's C(terminate_connection)); the export goes when no initiator remains in its
+    ACL (one ACL entry per initiator, as Cinder's LVM driver counts attachments).
+  - Snapshot exports - O(snapshot) exports a snapshot read-only (Cinder's
+    C(create_export_snapshot) and C(initialize_connection_snapshot)) - LVM snapshot LVs (thin
+    snapshots are activated with C(lvchange -ay -K) first), the file driver's reflink file, or
+    an RBD snapshot through tgt's C(rbd) backing store. Initiators cannot write it. A snapshot
+    that is exported cannot be deleted (M(cinderkit.storage.snapshot) refuses it).
   - The result carries CHAP secrets, so the action plugin hides it from all output (also with
     C(-vvv)); register it to use RV(connection_info).
 author:
@@ -55,14 +65,28 @@ attributes:
 options:
   volume:
     description:
-      - Name of the volume to export. Required unless O(ensure_all) is set.
+      - Name of the volume to export. Required unless O(snapshot), O(volumes) or O(ensure_all)
+        is set.  Mutually exclusive with O(snapshot).
       - Without O(device_path) it must be a volume of the backend (for LVM, a managed LV with a
         device node). The target name is C(target_prefix) + O(volume) (Cinder's naming), so the
         name may hold only lower-case letters, digits, C(.), C(-) and C(:).
     type: str
+  snapshot:
+    description:
+      - Name of a snapshot (M(cinderkit.storage.snapshot)) to export read-only instead of a
+        volume. The target name is C(target_prefix) + O(snapshot), as Cinder's
+        C(create_export_snapshot); RV(connection_info) has Cinder's
+        C(initialize_connection_snapshot) shape (C(volume_id) is the snapshot).
+      - C(tgtadm) (LUN C(readonly=1), kept in the include file) and C(lioadm) (a read-only
+        block backstore and write-protected mapped LUNs) can; C(nvmet) only where the kernel's
+        configfs has a read-only namespace attribute (mainline Linux has none, so it refuses).
+      - Mutually exclusive with O(volume), O(volumes) and O(device_path).
+    type: str
   state:
     description:
       - V(present) creates, updates or restores the export; V(absent) removes it.
+      - V(absent) with O(connector) or O(connectors) removes only their initiators from the ACL,
+        and the export when no initiator remains.
     type: str
     choices: [present, absent]
     default: present
@@ -102,8 +126,20 @@ options:
         export's ACL; other initiators keep their access (Cinder's C(initialize_connection)).
         C(multipath) true returns every portal. Other keys (C(host), C(ip), C(platform) ...) are
         accepted and ignored.
-      - Mutually exclusive with O(initiators).
+      - Mutually exclusive with O(initiators) and O(connectors).
     type: dict
+  connectors:
+    description:
+      - Multiattach - several initiator hosts at once, each as O(connector). Each C(initiator)
+        (iSCSI) or C(nqn) (NVMe-oF) is checked and added to the ACL; initiators already there
+        keep their access and sessions.
+      - More than one only where the driver and the target helper can attach a volume to several
+        hosts (C(backend_facts) C(multiattach)) - C(tgtadm), C(lioadm) and C(nvmet) can; RBD
+        served natively (no target helper) cannot.
+      - RV(connections) returns the connection info of each, keyed by its C(host).
+      - Mutually exclusive with O(connector) and O(initiators).
+    type: list
+    elements: dict
   initiators:
     description:
       - The exact list of initiator names allowed to log in (IQNs for iSCSI, host NQNs for
@@ -233,6 +269,28 @@ EXAMPLES = r'''
     volume: db01-data
     connector: {nqn: "nqn.2014-08.org.nvmexpress:uuid:2b1e9b0a-7c1f-4f5e-9a51-0c3d5e6f7a81"}
 
+- name: Attach one volume to two hosts at once (multiattach)
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    volume: shared01
+    connectors:
+      - {initiator: "iqn.2004-10.com.ubuntu:01:aa11", host: node1}
+      - {initiator: "iqn.2004-10.com.ubuntu:01:bb22", host: node2}
+  register: shared
+
+- name: Detach node1 only (node2 keeps its access; the export goes with the last one)
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    volume: shared01
+    state: absent
+    connector: {initiator: "iqn.2004-10.com.ubuntu:01:aa11", host: node1}
+
+- name: Export a snapshot read-only to a backup host
+  cinderkit.storage.export:
+    backend: "{{ backend }}"
+    snapshot: db01-nightly
+    connector: {initiator: "iqn.2004-10.com.ubuntu:01:backup", host: backup01}
+
 - name: Remove the export (other exports stay)
   cinderkit.storage.export:
     backend: "{{ backend }}"
@@ -316,12 +374,43 @@ export:
     live:
       description: Whether the target serves it now.
       type: bool
+    snapshot:
+      description: With O(snapshot), the exported snapshot (RV(export.volume) is its volume).
+      type: str
+      returned: with O(snapshot)
+    read_only:
+      description: Whether initiators can only read the LUN (a snapshot export).
+      type: bool
+    activated:
+      description: Whether this task activated the snapshot's device (LVM thin, C(lvchange -ay -K)).
+      type: bool
+      returned: when it did (or would)
+    removed_initiators:
+      description: With O(state=absent) and connectors, the initiators whose access was removed.
+      type: list
+      elements: str
+      returned: when a connector's access was removed
     persisted:
       description: Whether it is saved for the next start of the target service.
       type: bool
     generated_credentials:
       description: Whether this task generated CHAP credentials.
       type: bool
+connections:
+  description:
+    - With O(connector) or O(connectors) and O(state=present), the connection info for each
+      connector (the shape of RV(connection_info)), keyed by the connector's C(host), else by its
+      initiator name or host NQN.
+  returned: with O(connector) or O(connectors) and O(state=present)
+  type: dict
+  sample:
+    compute01:
+      driver_volume_type: iscsi
+      data:
+        target_iqn: iqn.2010-10.org.openstack:db01-data
+        target_portal: 192.0.2.10:3260
+        target_lun: 1
+        volume_id: db01-data
 exports:
   description:
     - With O(volumes), one record per item, in order, with the keys of RV(export) and, for
@@ -368,9 +457,11 @@ def main():
     m = _exports.ExportModule(
         argument_spec=dict(
             volume=dict(type='str'),
+            snapshot=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             device_path=dict(type='path'),
             connector=dict(type='dict'),
+            connectors=dict(type='list', elements='dict'),
             initiators=dict(type='list', elements='str'),
             allow_any_host=dict(type='bool', default=False),
             target_helper=dict(type='str', choices=['tgtadm', 'lioadm', 'nvmet']),
@@ -383,7 +474,10 @@ def main():
             )),
         ),
         mutually_exclusive=[['connector', 'initiators'], ['volume', 'volumes'],
-                            ['device_path', 'volumes'], ['ensure_all', 'volumes']],
+                            ['device_path', 'volumes'], ['ensure_all', 'volumes'],
+                            ['connectors', 'connector'], ['connectors', 'initiators'],
+                            ['snapshot', 'volume'], ['snapshot', 'volumes'],
+                            ['snapshot', 'device_path'], ['snapshot', 'ensure_all']],
     )
     m.converge(_exports.ExportTask)
 

@@ -32,6 +32,11 @@ default (a driver overrides what its backend needs; nobody probes with getattr):
   ``initialize_connection`` for drivers without a target helper, e.g. RBD).
 * ``target_backing(name)``: the ``Backing`` a target helper exports (default: the
   device or file at ``local_path(name)``; RBD: tgt's ``rbd`` backing store).
+* ``snapshot_backing(name)``: the read-only ``Backing`` a target helper exports for a
+  snapshot (Cinder's create_export_snapshot; default: NotSupported).
+  ``activate_snapshot(name, check=False)``: make that backing's device exist (LVM thin
+  snapshots skip activation: ``lvchange -ay -K``); True when it did (``check``: would);
+  default: nothing to do.
 * ``close()``: end the task's backend session (the module wrapper calls it last).
 
 Drivers register with ``@register('name', aliases=(...))``.  The compliance
@@ -340,6 +345,13 @@ class VolumeDriver(object):
     def target_backing(self, name):
         from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
         return Backing.from_path(self.local_path(name))
+
+    # -- snapshot exports (hooks of the export planner) -----------------------------------
+    def snapshot_backing(self, name):
+        raise NotSupported('exporting a snapshot is not supported by the %s driver' % self.name)
+
+    def activate_snapshot(self, name, check=False):
+        return False
 
     # -- manage (capability 'manage'): the listing, paginated once for every driver ---------
     def manageable_entries(self, want_snapshots, exported=()):

@@ -368,6 +368,11 @@ class FileDriver(VolumeDriver):
             self._own(KIND_SNAPSHOT, name, path, volume=volume_name)
         self.refresh()
 
+    def snapshot_backing(self, name):
+        """The snapshot's own reflink file, exported read-only."""
+        from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
+        return Backing.from_path(self.get_inventory().snapshots[name].path, read_only=True)
+
     def delete_snapshot(self, name):
         snap = self.get_inventory().snapshots.get(name)
         if snap is None:

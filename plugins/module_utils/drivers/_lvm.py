@@ -500,6 +500,24 @@ class LVMDriver(VolumeDriver):
         self.lvm.lvremove([lv.name])
         self.refresh()
 
+    def snapshot_backing(self, name):
+        """The snapshot LV's device (thick: the snapshot LV; thin: the thin snapshot, once
+        ``activate_snapshot`` ran), exported read-only."""
+        from ansible_collections.cinderkit.storage.plugins.module_utils._backing import Backing
+        snap = self.get_inventory().snapshots[name]
+        return Backing.from_path(self.local_path(snap.extra['lv_name']), read_only=True)
+
+    def activate_snapshot(self, name, check=False):
+        """Thin snapshots skip activation (``--setactivationskip y``): ``lvchange -ay -K``."""
+        snap = self.get_inventory().snapshots[name]
+        lv = self.lv(snap.extra['lv_name'])
+        if lv is None or lv.active:
+            return False
+        if not check:
+            self.lvm.lvchange(lv.name, '--activate', 'y', '--ignoreactivationskip')
+            self._settle([lv.name])
+        return True
+
     def _activate_for_read(self, lv_name):
         lv = self.lv(lv_name)
         activate = lv is not None and not lv.active

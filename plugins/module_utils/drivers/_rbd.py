@@ -960,6 +960,15 @@ class RBDDriver(VolumeDriver):
             opts.append('cluster=%s' % c.rbd_cluster_name)
         return Backing('rbd', '%s/%s' % (self.pool, name), ';'.join(opts) or None)
 
+    def snapshot_backing(self, name):
+        """tgt's ``rbd`` backing store on ``pool/image@snap`` (librbd opens a snapshot
+        read-only), exported read-only."""
+        snap = self.get_inventory().snapshots[name]
+        b = self.target_backing(snap.volume)
+        b.path = '%s@%s' % (b.path, snap.extra['rbd_snapshot'])
+        b.read_only = True
+        return b
+
     # -- stats ---------------------------------------------------------------------------
     def get_volume_stats(self, refresh=False):
         c = self.config

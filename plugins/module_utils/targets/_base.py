@@ -303,7 +303,8 @@ class Export(object):
                    backing=self.backing.kind if self.backing else None,
                    lun=self.lun, initiators=list(self.initiators),
                    allow_any_host=self.allow_any_host, live=self.live, persisted=self.persisted,
-                   auth=self.auth.redacted() if self.auth else None)
+                   auth=self.auth.redacted() if self.auth else None,
+                   read_only=bool(self.backing is not None and self.backing.read_only))
         if self.host_auth:
             out['auth'] = dict(method='dhchap', hosts=dict(
                 (h, a.redacted()) for h, a in sorted(self.host_auth.items())))
@@ -360,7 +361,9 @@ class Target(object):
     protocols = ('iscsi',)
     # whether an initiator sees a grown LUN after extend_target without I/O errors
     online_extend = True
-    # optional features: 'mutual_chap', 'discovery_chap', 'chap', 'acl'
+    # optional features: 'mutual_chap', 'discovery_chap', 'chap', 'acl', 'multiattach' (several
+    # initiators attached at once, each with its own ACL entry), 'snapshot_export' (read-only
+    # LUNs/namespaces: a snapshot's export); callers ask ``supports()``
     features = frozenset()
     # what an initiator name looks like for this helper
     initiator_kind = 'iqn'
@@ -414,6 +417,15 @@ class Target(object):
 
     def initiator_problem(self, name):
         return iqn_problem(name) if self.initiator_kind == 'iqn' else nqn_problem(name)
+
+    @property
+    def connector_key(self):
+        """The os-brick connector property naming the initiator: ``initiator`` or ``nqn``."""
+        return 'initiator' if self.initiator_kind == 'iqn' else 'nqn'
+
+    def connector_initiator(self, connector):
+        """The initiator name (IQN or host NQN) a connector brings, or None."""
+        return (connector or {}).get(self.connector_key) or None
 
     def lock(self, timeout=None):
         """Context manager: the host-wide lock of this helper's state (re-entrant).
@@ -500,6 +512,9 @@ class Target(object):
                                "and restrict access with initiators" % self.name)
         if spec.auth is not None and spec.auth.mutual and not self.supports('mutual_chap'):
             raise NotSupported('the %s target helper does not support mutual CHAP' % self.name)
+        if spec.backing is not None and spec.backing.read_only and \
+                not self.supports('snapshot_export'):
+            raise NotSupported(self.read_only_unsupported())
         problem = self.backing_problem(spec.backing)
         if problem:
             raise InvalidParameter('device_path', 'the device of volume %s %s'
@@ -509,6 +524,12 @@ class Target(object):
             raise InvalidParameter('auth.%s' % field, 'the CHAP %s of the export of %s %s' % (
                 'secret' if 'password' in field else 'user name', spec.volume, problem),
                 'give credentials in the allowed set (auth), or let them be generated')
+
+    def read_only_unsupported(self):
+        """Why this helper cannot export read-only (NotSupported's message)."""
+        return ('parameter \'snapshot\': the %s target helper cannot export read-only, so it '
+                'does not export snapshots (a writable snapshot export is refused); use a helper '
+                'that can (tgtadm, lioadm)' % self.name)
 
     # -- interface -------------------------------------------------------------
     def list_exports(self, refresh=False):
@@ -535,7 +556,10 @@ class Target(object):
         raise NotImplementedError
 
     def terminate_connection(self, export, connector):
-        """Take the connector's initiator out of the export's ACL; True when it changed."""
+        """Take the connector's initiator out of the export's ACL, live and in what the
+        helper saves (Cinder's terminate_connection); True when it changed.  Other
+        initiators and their sessions are left alone; the caller removes the export when
+        no initiator remains."""
         raise NotImplementedError
 
     def extend_target(self, export):

@@ -85,6 +85,18 @@ def _chap_of(obj):
                 get('chap_mutual_password') or None)
 
 
+def _read_only_lun(so, tpg, lun):
+    """True when initiators cannot write LUN ``lun``: a readonly block backstore, or every
+    node ACL maps it write-protected (generated ACLs: the TPG's demo_mode_write_protect)."""
+    if so.plugin == 'block' and getattr(so, 'readonly', False):
+        return True
+    if tpg.get_attribute('generate_node_acls') == '1':
+        return tpg.get_attribute('demo_mode_write_protect') == '1'
+    wp = [bool(m.write_protect) for a in tpg.node_acls for m in a.mapped_luns
+          if m.tpg_lun.lun == lun.lun]
+    return bool(wp) and all(wp)
+
+
 @register_target('lioadm')
 class LioAdm(Target):
     """Cinder's lioadm, with rtslib objects instead of cinder-rtstool."""
@@ -93,7 +105,10 @@ class LioAdm(Target):
     # a block backstore reports the device's current size: after an initiator
     # rescan (iscsiadm -m session -R) the grown LUN shows, without I/O errors
     online_extend = True
-    features = frozenset(('chap', 'mutual_chap', 'discovery_chap', 'acl'))
+    # read-only: a block backstore opened readonly, and write-protected mapped LUNs (any
+    # backstore); one node ACL per initiator
+    features = frozenset(('chap', 'mutual_chap', 'discovery_chap', 'acl', 'multiattach',
+                          'snapshot_export'))
     initiator_kind = 'iqn'
 
     # LIO is kernel-wide: one lock for its configfs tree and its saved files
@@ -221,7 +236,8 @@ class LioAdm(Target):
             for lun in tpg.luns:
                 if lun.lun == LUN:
                     so = lun.storage_object
-                    backing = Backing('block' if so.plugin == 'block' else 'file', so.udev_path)
+                    backing = Backing('block' if so.plugin == 'block' else 'file', so.udev_path,
+                                      read_only=_read_only_lun(so, tpg, lun))
                     extra['backstore'] = '%s/%s' % (so.plugin, so.name)
             any_host = tpg.get_attribute('generate_node_acls') == '1'
             acls = list(tpg.node_acls)
@@ -249,7 +265,10 @@ class LioAdm(Target):
             if lun.get('index') == LUN:
                 so = sos.get(lun.get('storage_object'))
                 if so is not None:
-                    backing = Backing.from_path(so.get('dev'))
+                    wp = [m.get('write_protect') for a in tpg.get('node_acls', [])
+                          for m in a.get('mapped_luns', []) if m.get('tpg_lun') == LUN]
+                    backing = Backing.from_path(so.get('dev'), read_only=bool(
+                        so.get('readonly') or (wp and all(wp))))
         any_host = str(tpg.get('attributes', {}).get('generate_node_acls')) == '1'
         acls = tpg.get('node_acls', [])
         auth = _chap_of(tpg) if any_host else (_chap_of(acls[0]) if acls else None)
@@ -266,14 +285,20 @@ class LioAdm(Target):
                 key = '%s/%s' % (so.plugin, so.name)
                 action = backstore_decision(key, so.udev_path, so.wwn, bool(list(so.attached_luns)),
                                             b.path, self.records().get(key))
-                if action == 'reuse':
+                readonly = bool(getattr(so, 'readonly', False))
+                if action == 'reuse' and (so.plugin != 'block' or readonly == bool(b.read_only)):
                     return so
+                if action == 'reuse' and list(so.attached_luns):
+                    raise Conflict('LIO backstore %s/%s is %s and serves a LUN; remove the export '
+                                   'using it first' % (so.plugin, so.name,
+                                                       'read-only' if readonly else 'writable'))
                 so.delete()
                 self._record(so)
         wwn = str(uuid.uuid4())     # our marker: recorded in commit()
         try:
             if b.kind == 'block':
-                so = rts.BlockStorageObject(spec.volume, dev=b.path, wwn=wwn)
+                extra = dict(readonly=True) if b.read_only else {}
+                so = rts.BlockStorageObject(spec.volume, dev=b.path, wwn=wwn, **extra)
             elif b.kind == 'file':
                 so = rts.FileIOStorageObject(spec.volume, dev=b.path,
                                              size=os.path.getsize(b.path), wwn=wwn)
@@ -316,12 +341,13 @@ class LioAdm(Target):
 
     def _apply_acl(self, tpg, lun, spec):
         tpg.set_attribute('authentication', '1' if spec.auth is not None else '0')
+        wp = bool(spec.backing is not None and spec.backing.read_only)
         if spec.allow_any_host:
             for acl in list(tpg.node_acls):
                 acl.delete()
             tpg.set_attribute('generate_node_acls', '1')
             tpg.set_attribute('cache_dynamic_acls', '1')
-            tpg.set_attribute('demo_mode_write_protect', '0')
+            tpg.set_attribute('demo_mode_write_protect', '1' if wp else '0')
             self._set_auth(tpg, spec.auth)
             return
         tpg.set_attribute('generate_node_acls', '0')
@@ -334,7 +360,11 @@ class LioAdm(Target):
             acl = have.get(ini)
             if acl is None:
                 acl = self.rts.NodeACL(tpg, ini, mode='create')
-                self.rts.MappedLUN(acl, LUN, lun)
+                self.rts.MappedLUN(acl, LUN, lun, write_protect=wp)
+            else:
+                for mlun in acl.mapped_luns:
+                    if mlun.tpg_lun.lun == LUN and bool(mlun.write_protect) != wp:
+                        mlun.write_protect = wp
             if _chap_of(acl) != spec.auth:
                 self._set_auth(acl, spec.auth)
 
@@ -454,16 +484,22 @@ class LioAdm(Target):
         return self.iscsi_connection_info(export, connector, LUN)
 
     def terminate_connection(self, export, connector):
-        ini = (connector or {}).get('initiator')
-        target = self._live().get(export.volume)
-        tpg = self._tpg(target) if target is not None else None
-        if not ini or tpg is None:
+        """Delete the connector's node ACL (its sessions end; the others' stay); ``commit``
+        saves the configuration."""
+        ini = self.connector_initiator(connector)
+        if not ini:
             return False
-        for acl in tpg.node_acls:
-            if acl.node_wwn == ini:
-                acl.delete()
-                return True
-        return False
+        with self.lock():
+            target = self._live().get(export.volume)
+            tpg = self._tpg(target) if target is not None else None
+            if tpg is None:
+                return False
+            for acl in tpg.node_acls:
+                if acl.node_wwn == ini:
+                    acl.delete()
+                    self._cache = None
+                    return True
+            return False
 
     def extend_target(self, export):
         """A block backstore reports the new size by itself; a fileio file cannot grow live."""

@@ -24,7 +24,9 @@ class Native(Target):
 
     protocols = ()
     exports_volumes = False
-    features = frozenset(('multiattach',))
+    # no 'multiattach': the clients open the RBD image themselves, and Cinder's RBD
+    # multiattach needs the image's exclusive-lock feature off
+    features = frozenset()
     initiator_kind = None
     lock_name = None
     # the driver serves the grown volume itself (RBD clients see a resize at once)

@@ -177,9 +177,13 @@ class Nvmet(Target):
     # a namespace re-reads its device size on revalidate_size (Linux >= 5.14),
     # and the host gets a namespace-changed event: no I/O errors
     online_extend = True
-    # dhchap: NVMe in-band authentication, where the running kernel has it (dhchap_support)
-    features = frozenset(('acl', 'dhchap'))
+    # one allowed_hosts entry per host NQN; read-only namespaces only where the running
+    # kernel's configfs has such an attribute (``read_only_attribute``); dhchap: NVMe in-band
+    # authentication, where the running kernel has it (dhchap_support)
+    features = frozenset(('acl', 'multiattach', 'dhchap'))
     initiator_kind = 'nqn'
+    # what a read-only namespace option is called, where a kernel has one
+    READ_ONLY_ATTRS = ('readonly', 'read_only', 'device_readonly')
 
     # nvmet is kernel-wide: one lock for its configfs tree (port and namespace ids) and
     # its saved configuration
@@ -284,6 +288,42 @@ class Nvmet(Target):
                             ('key', auth.host_key), ('ctrl_key', auth.ctrl_key or '')):
             if (have.get(attr) or '') != value:
                 _write(os.path.join(hpath, 'dhchap_' + attr), value)
+
+    def supports(self, feature):
+        if feature == 'snapshot_export':
+            return self.read_only_attribute() is not None
+        return feature in self.features
+
+    def read_only_attribute(self):
+        """The namespace attribute that makes it read-only in this kernel's configfs, or None.
+
+        Mainline nvmet (through Linux 6.x) has none: a namespace is always writable, so
+        snapshot exports are refused rather than exported writable.  A namespace's
+        attributes show only in an existing namespace directory: every one under the
+        subsystems is looked at (a read).
+        """
+        for nqn in _listdir(self._path('subsystems')):
+            for nsid in _listdir(self._path('subsystems', nqn, 'namespaces')):
+                have = set(_listdir(self._path('subsystems', nqn, 'namespaces', nsid)))
+                for attr in self.READ_ONLY_ATTRS:
+                    if attr in have:
+                        return attr
+        return None
+
+    def read_only_unsupported(self):
+        have = ', '.join(_listdir(self._path('subsystems', *self._any_namespace()))) \
+            if self._any_namespace() else None
+        return ("parameter 'snapshot': the nvmet target helper cannot export read-only: this "
+                "kernel's nvmet namespaces have no read-only attribute (%s), so a snapshot "
+                "export would be writable; export snapshots through tgtadm or lioadm"
+                % ('a namespace has: %s' % have if have else
+                   'no namespace in %s shows one' % self._path('subsystems')))
+
+    def _any_namespace(self):
+        for nqn in _listdir(self._path('subsystems')):
+            for nsid in _listdir(self._path('subsystems', nqn, 'namespaces')):
+                return (nqn, 'namespaces', nsid)
+        return None
 
     # -- state -----------------------------------------------------------------
     def _load(self, refresh=False):
@@ -469,6 +509,11 @@ class Nvmet(Target):
         _write(os.path.join(npath, 'device_path'), spec.backing.path)
         _write(os.path.join(npath, 'device_uuid'), uid)
         _write(os.path.join(npath, 'device_nguid'), uid)
+        if spec.backing.read_only:
+            attr = self.read_only_attribute()
+            if attr is None:     # validate() refused it; never enable a writable snapshot
+                raise NotSupported(self.read_only_unsupported())
+            _write(os.path.join(npath, attr), 1)
         try:
             _write(os.path.join(npath, 'enable'), 1)
         except OSError as exc:
@@ -591,12 +636,27 @@ class Nvmet(Target):
         return {'driver_volume_type': 'nvmeof', 'data': data}
 
     def terminate_connection(self, export, connector):
-        nqn = (connector or {}).get('nqn')
-        link = self._path('subsystems', export.target_name, 'allowed_hosts', nqn or '-')
-        if nqn and os.path.lexists(link):
+        """Unlink the host NQN from the subsystem's allowed_hosts (the other hosts stay) and
+        remove a host entry of ours that no subsystem allows any more; ``commit`` saves."""
+        nqn = self.connector_initiator(connector)
+        if not nqn:
+            return False
+        with self.lock():
+            self._require_ours(export.target_name)
+            link = self._path('subsystems', export.target_name, 'allowed_hosts', nqn)
+            if not os.path.lexists(link):
+                return False
             os.unlink(link)
+            used = any(os.path.lexists(self._path('subsystems', s, 'allowed_hosts', nqn))
+                       for s in _listdir(self._path('subsystems')))
+            if not used and self.owned.get('hosts', nqn):
+                try:
+                    os.rmdir(self._path('hosts', nqn))
+                    self.owned.forget('hosts', nqn)
+                except OSError:
+                    pass
+            self._state = None
             return True
-        return False
 
     def extend_target(self, export):
         npath = self._path('subsystems', export.target_name, 'namespaces', export.lun)

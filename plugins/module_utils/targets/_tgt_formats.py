@@ -36,10 +36,11 @@ BSOPT_RE = re.compile(r'^[A-Za-z0-9_]+=[A-Za-z0-9._/:@+,=-]+$')
 
 
 class TgtLun(object):
-    __slots__ = ('lun', 'path', 'bstype', 'size_bytes', 'scsi_id', 'scsi_sn')
+    __slots__ = ('lun', 'path', 'bstype', 'size_bytes', 'scsi_id', 'scsi_sn', 'readonly')
 
     def __init__(self, lun):
         self.lun = lun
+        self.readonly = False
         self.path = None
         self.bstype = None
         self.size_bytes = None
@@ -115,6 +116,8 @@ def parse_show(text):
                 lun.scsi_id = value
             elif key == 'SCSI SN':
                 lun.scsi_sn = value
+            elif key == 'Readonly':
+                lun.readonly = value.lower() == 'yes'
             elif key == 'Size':
                 m = re.match(r'^(\d+) (KB|MB|GB|TB)', value)
                 if m:
@@ -138,7 +141,7 @@ class IncludeFile(object):
     """One volumes_dir file: Cinder's tgt persistence, plus a metadata comment."""
 
     __slots__ = ('path', 'target', 'backing_store', 'bstype', 'bsopts', 'bsoflags', 'driver',
-                 'incoming', 'outgoing', 'names', 'addresses', 'write_cache', 'meta')
+                 'incoming', 'outgoing', 'names', 'addresses', 'write_cache', 'meta', 'readonly')
 
     def __init__(self, path):
         self.path = path
@@ -154,6 +157,7 @@ class IncludeFile(object):
         self.addresses = []
         self.write_cache = None
         self.meta = {}
+        self.readonly = False
 
     @classmethod
     def parse(cls, path, text):
@@ -196,6 +200,8 @@ class IncludeFile(object):
                 f.addresses.append(value)
             elif key == 'write-cache':
                 f.write_cache = value
+            elif key == 'readonly':
+                f.readonly = value == '1'
         return f
 
     def chap(self):
@@ -233,6 +239,8 @@ class IncludeFile(object):
         _check('scsi_sn', scsi_sn, _token(scsi_sn))
         meta = dict(version=1, volume=volume, device_path=backing.path, backing=backing.kind,
                     initiators=list(initiators), allow_any_host=allow_any_host)
+        if backing.read_only:
+            meta['read_only'] = True
         lines = ['# Written by cinderkit.storage (export module). tgt-admin reads it through an',
                  '# "include %s/*" line; changes here are overwritten by the next export run.'
                  % '<volumes_dir>',
@@ -255,6 +263,9 @@ class IncludeFile(object):
                 lines.append('    initiator-name %s' % ini)
             # an address ACL no TCP peer has: without one, tgt-admin binds ALL
             lines.append('    initiator-address %s' % TGT_NO_ADDRESS)
+        if backing.read_only:
+            # tgt-admin: "--params readonly=1" on the LUN, so a restore keeps it read-only
+            lines.append('    readonly 1')
         lines.append('    write-cache %s' % write_cache)
         lines.append('    scsi_sn %s' % scsi_sn)
         lines.append('    scsi_id %s' % scsi_sn)

@@ -35,7 +35,7 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, TargetUnavailable, Conflict, InvalidParameter)
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import Secret
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
-    TGT_NO_ADDRESS, Backing, Chap, Export, Target, control_problem, path_problem,
+    TGT_NO_ADDRESS, Backing, Chap, Export, ExportSpec, Target, control_problem, path_problem,
     register_target, writable_dir_problem, write_private)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets._tgt_formats import (  # noqa: F401 pylint: disable=unused-import
     FLAG_RE, LUN, SCSI_SN_MAX, WRITE_CACHE_OFF, IncludeFile, TgtTarget, parse_show)
@@ -49,7 +49,8 @@ class TgtAdm(Target):
     # tgt reads a LUN's size when the LUN is created: extend_target re-creates
     # LUN 1, and I/O in flight during that moment fails (Cinder: "IO disruption")
     online_extend = False
-    features = frozenset(('chap', 'mutual_chap', 'acl'))
+    # tgt: a LUN takes "--params readonly=1" (snapshot exports); one ACL entry per initiator
+    features = frozenset(('chap', 'mutual_chap', 'acl', 'multiattach', 'snapshot_export'))
     initiator_kind = 'iqn'
     # the connection info is the only place target_ip_address goes
     hostname_portals = True
@@ -186,7 +187,8 @@ class TgtAdm(Target):
             lun = live.luns.get(LUN)
             if lun is not None and lun.path:
                 kind = lun.bstype if lun.bstype not in (None, 'rdwr', 'aio') else None
-                backing = Backing(kind, lun.path) if kind else Backing.from_path(lun.path)
+                backing = Backing(kind, lun.path, read_only=lun.readonly) if kind else \
+                    Backing.from_path(lun.path, read_only=lun.readonly)
                 if kind and f is not None and f.bsopts:
                     backing.options = f.bsopts
                 size = None     # tgt prints decimal MB only: not a size to report
@@ -206,8 +208,8 @@ class TgtAdm(Target):
                 extra['missing_lun'] = True
         elif f is not None:
             kind = f.bstype or None
-            backing = Backing(kind, f.backing_store, f.bsopts) if kind else \
-                Backing.from_path(f.backing_store)
+            backing = Backing(kind, f.backing_store, f.bsopts, read_only=f.readonly) if kind else \
+                Backing.from_path(f.backing_store, read_only=f.readonly)
             initiators = tuple(f.names)
             any_host = not f.names and not f.addresses
         if f is not None:
@@ -324,6 +326,13 @@ class TgtAdm(Target):
         if self.config.get('iscsi_write_cache') == 'off':
             self._write('--op', 'update', '--mode', 'logicalunit', '--tid', str(tid),
                         '--lun', str(LUN), '--params', WRITE_CACHE_OFF)
+        if getattr(b, 'read_only', False):
+            self._set_readonly(tid, True)
+
+    def _set_readonly(self, tid, on):
+        """The LUN refuses writes (a snapshot's export): tgt's ``readonly`` LUN parameter."""
+        self._write('--op', 'update', '--mode', 'logicalunit', '--tid', str(tid), '--lun', str(LUN),
+                    '--params', 'readonly=%d' % (1 if on else 0))
 
     def _set_acl(self, tid, names, any_host, have_names, have_any, have_addresses):
         want = set() if any_host else set(names)
@@ -497,6 +506,8 @@ class TgtAdm(Target):
             raise Conflict('volume %s is exported from %s, not %s; remove the export '
                            '(state: absent) first' % (spec.volume, live.luns[LUN].path,
                                                       spec.backing.path))
+        elif live.luns[LUN].readonly != spec.backing.read_only:
+            self._set_readonly(tid, spec.backing.read_only)
         self._set_acl(tid, spec.initiators, spec.allow_any_host, live.names,
                       'ALL' in live.acls, [a for a in live.addresses if a != 'ALL' or
                                            not spec.allow_any_host])
@@ -541,13 +552,30 @@ class TgtAdm(Target):
         return self.iscsi_connection_info(export, connector, LUN)
 
     def terminate_connection(self, export, connector):
-        ini = (connector or {}).get('initiator')
-        show = self.query()[0]
-        live = show.get(export.target_name)
-        if not ini or live is None or ini not in live.names:
+        """Unbind the connector's initiator (live) and rewrite the include file without it;
+        the sessions of other initiators stay."""
+        ini = self.connector_initiator(connector)
+        if not ini:
             return False
-        self._write('--op', 'unbind', '--mode', 'target', '--tid', str(live.tid), '-Q', ini)
-        return True
+        with self.lock():
+            show, files = self._fresh()
+            live = show.get(export.target_name)
+            f = files.get(export.target_name)
+            changed = False
+            text = None
+            if f is not None and ini in f.names:
+                backing = export.backing or Backing.from_path(f.backing_store, read_only=f.readonly)
+                spec = ExportSpec(export.volume, backing, f.chap(),
+                                  [n for n in f.names if n != ini], False)
+                text = self._render(spec)   # refuses what tgt-admin cannot read, before any write
+            if live is not None and ini in live.names:
+                self._write('--op', 'unbind', '--mode', 'target', '--tid', str(live.tid), '-Q', ini)
+                live.acls[:] = [a for a in live.acls if a != ini]
+                changed = True
+            if text is not None:
+                self._persist(spec, text)
+                changed = True
+            return changed
 
     def extend_target(self, export):
         """Re-create LUN 1 so tgt reads the new size (tgt has no resize)."""
