@@ -29,6 +29,8 @@ def requested_auth(m, helper):
     for key in ('password', 'mutual_password'):
         if given[key]:
             m.add_secret(given[key])
+    if method == 'dhchap':      # NVMe in-band authentication: _host_auth, not CHAP
+        method = 'none'
     if method == 'none':
         extra = sorted(k for k, v in given.items() if v) + (['mutual'] if auth.get('mutual') else [])
         if extra:

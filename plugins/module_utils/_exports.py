@@ -18,6 +18,7 @@ __metaclass__ = type
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._chap import requested_auth, resolve_auth
 from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
+from ansible_collections.cinderkit.storage.plugins.module_utils import _host_auth
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, Conflict, InvalidParameter, NotFound, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
@@ -316,6 +317,7 @@ def plan(m, helper, items, conns=None):
     connector_inis = tuple(ini for dummy, ini in conns)
     validate_initiators(helper, params.get('initiators'))
     requested = requested_auth(m, helper)
+    dhchap = _host_auth.requested(m, helper)
     exports = helper.list_exports()
     for item in items:
         item.actual = exports.get(item.volume)
@@ -358,6 +360,12 @@ def plan(m, helper, items, conns=None):
         spec = ExportSpec(item.volume, backing, auth, initiators, any_host, mode)
         spec.initiators = tuple(helper.acl_for(spec, actual))
         spec.acl_mode = 'exact'
+        task_hosts = set(params['initiators']) if params.get('initiators') is not None \
+            else set(connector_inis)
+        spec.host_auth = _host_auth.resolve(dhchap, actual, spec.initiators, task_hosts, item)
+        for host_auth in spec.host_auth.values():
+            for s in host_auth.secrets():
+                m.add_secret(s)
         if len(spec.initiators) > 1 and not helper.supports('multiattach'):
             raise NotSupported("parameter 'initiators': the %s target helper cannot attach a "
                                "volume to several hosts at once; allow one initiator"
@@ -374,6 +382,7 @@ def plan(m, helper, items, conns=None):
             item.action = 'restore'
         elif (spec.initiators != actual.initiators or spec.allow_any_host != actual.allow_any_host
               or spec.auth != actual.auth or actual.extra.get('address_acls')
+              or spec.host_auth != actual.host_auth
               or bool(actual.backing and actual.backing.read_only) != backing.read_only):
             item.action = 'update'
         else:
@@ -414,7 +423,8 @@ def plan_absent(m, helper, item, connector_inis):
     item.action = 'detach'
     item.detach = gone
     item.backing = actual.backing
-    item.spec = ExportSpec(item.volume, actual.backing, actual.auth, rest, actual.allow_any_host)
+    item.spec = ExportSpec(item.volume, actual.backing, actual.auth, rest, actual.allow_any_host,
+                           host_auth=dict((h, a) for h, a in actual.host_auth.items() if h in rest))
 
 
 def plan_ensure_all(m, helper):
@@ -437,7 +447,10 @@ def plan_ensure_all(m, helper):
         if actual.backing is not None and actual.backing.read_only:
             _ensure_snapshot_device(m, item)
         item.spec = ExportSpec(volume, item.backing, actual.auth, actual.initiators,
-                               actual.allow_any_host)
+                               actual.allow_any_host, host_auth=actual.host_auth)
+        for host_auth in actual.host_auth.values():
+            for s in host_auth.secrets():
+                m.add_secret(s)
         helper.validate(item.spec)      # saved values are checked as given ones are
         if actual.auth is not None:
             for s in actual.auth.secrets():
@@ -547,7 +560,7 @@ def planned_export(helper, item):
     return Export(item.volume, helper.target_name(item.volume), backing=spec.backing,
                   lun=item.actual.lun if item.actual is not None else None, auth=spec.auth,
                   initiators=spec.initiators, allow_any_host=spec.allow_any_host, live=True,
-                  persisted=True, extra=extra)
+                  persisted=True, extra=extra, host_auth=spec.host_auth)
 
 
 def results(m, helper, items, changed):
@@ -599,6 +612,8 @@ def diff(items):
                     chap_mutual_user=exp.auth.mutual_username if exp.auth else None,
                     chap_secret='<redacted>' if exp.auth else None,
                     read_only=bool(exp.backing and exp.backing.read_only),
+                    dhchap_hosts=sorted(exp.host_auth),
+                    dhchap_secret='<redacted>' if exp.host_auth else None,
                     live=exp.live, persisted=exp.persisted)
     before, after = {}, {}
     for it in items:

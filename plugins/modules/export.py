@@ -171,10 +171,17 @@ options:
     suboptions:
       method:
         description:
-          - V(chap) (the default for iSCSI) or V(none) (ACL only; the default for C(nvmet), which
-            has no CHAP here).
+          - V(chap) (the default for iSCSI), V(dhchap) (NVMe in-band authentication, C(nvmet)
+            only) or V(none) (ACL only; the default for C(nvmet)).
+          - V(dhchap) needs a kernel with C(CONFIG_NVME_TARGET_AUTH) (Debian's 6.1 has none, 6.12
+            has it); elsewhere the task fails before any change, never exporting without
+            authentication. Each host (its NQN) gets its own key, set in nvmet's configfs and its
+            saved configuration (0600), returned in RV(connection_info) as C(dhchap_secret) (and
+            C(dhchap_ctrl_secret)) for M(cinderkit.storage.attachment). Once an export
+            authenticates, every host added later gets a key too; taking authentication off is
+            refused (remove the export instead). V(dhchap) with O(allow_any_host) is refused.
         type: str
-        choices: [chap, none]
+        choices: [chap, dhchap, none]
       username:
         description:
           - CHAP user name the initiator logs in with; letters, digits and the punctuation C(._:@-).
@@ -201,6 +208,30 @@ options:
           - CHAP secret of the target (mutual CHAP); must differ from O(auth.password). The
             characters and length of O(auth.password).
         type: str
+      dhchap_secret:
+        description:
+          - DH-HMAC-CHAP host key (V(dhchap)) for the hosts of this task (O(connector),
+            O(connectors) or O(initiators)), in the C(DHHC-1:NN:base64:) form with its CRC, as
+            C(nvme gen-dhchap-key) prints it. Left out, a host keeps its key, or gets a generated
+            32-byte key (Python's C(secrets)).
+        type: str
+      dhchap_ctrl_secret:
+        description:
+          - Controller key for bidirectional authentication (the host checks the target); implies
+            O(auth.bidirectional). Must differ from O(auth.dhchap_secret).
+        type: str
+      bidirectional:
+        description: Bidirectional DH-HMAC-CHAP, with a generated controller key unless given.
+        type: bool
+        default: false
+      dhchap_hash:
+        description: The hash nvmet offers (its C(dhchap_hash)); default hmac(sha256).
+        type: str
+        choices: ['hmac(sha256)', 'hmac(sha384)', 'hmac(sha512)']
+      dhchap_dhgroup:
+        description: The Diffie-Hellman group (its C(dhchap_dhgroup)); default null (no DH exchange).
+        type: str
+        choices: ['null', ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192]
   ensure_all:
     description:
       - Restore every export the helper has saved but the target lost (after a restart of the
@@ -444,7 +475,13 @@ commands:
 from ansible_collections.cinderkit.storage.plugins.module_utils import _exports
 
 AUTH_SPEC = dict(
-    method=dict(type='str', choices=['chap', 'none']),
+    method=dict(type='str', choices=['chap', 'dhchap', 'none']),
+    dhchap_secret=dict(type='str', no_log=False),
+    dhchap_ctrl_secret=dict(type='str', no_log=False),
+    bidirectional=dict(type='bool', default=False),
+    dhchap_hash=dict(type='str', choices=['hmac(sha256)', 'hmac(sha384)', 'hmac(sha512)']),
+    dhchap_dhgroup=dict(type='str', choices=['null', 'ffdhe2048', 'ffdhe3072', 'ffdhe4096',
+                                             'ffdhe6144', 'ffdhe8192']),
     username=dict(type='str'),
     password=dict(type='str', no_log=False),
     mutual=dict(type='bool', default=False),
