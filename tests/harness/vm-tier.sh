@@ -11,16 +11,24 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 # tests/integration/guest runs pytest and the Ansible controller here, the modules in a guest
 # those tests boot. pytest paths among the arguments pick the part(s) and replace the defaults.
 RUN_VM=1 RUN_GUEST=1 VM_DEFAULT=tests/integration/vm GUEST_DEFAULT=tests/integration/guest
+# The NVMe in-band authentication tests need a kernel with NVME_TARGET_AUTH (Debian 6.12;
+# bookworm's default 6.1 has none): a second guest boots VM_AUTH_KERNEL for them alone.
+AUTH_TESTS=tests/integration/vm/test_nvmet_auth.py RUN_AUTH=1
+VM_AUTH_KERNEL=${VM_AUTH_KERNEL:-6.12}
 for a in "$@"; do
   case "$a" in
-    tests/integration/guest*) RUN_VM= VM_DEFAULT= GUEST_DEFAULT= ;;
-    tests/*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= ;;
+    tests/integration/guest*) RUN_VM= VM_DEFAULT= GUEST_DEFAULT= RUN_AUTH= ;;
+    "$AUTH_TESTS"*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_VM= ;;
+    tests/*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_AUTH= ;;
   esac
 done
+IGNORE_AUTH=
+[ -n "$VM_DEFAULT" ] && IGNORE_AUTH=--ignore=$AUTH_TESTS
 if grep -qw device-mapper /proc/misc 2>/dev/null && [ -z "${CINDERKIT_FORCE_VM:-}" ]; then
   echo "[vm-tier] this host has device-mapper: running the VM tier here (CINDERKIT_FORCE_VM=1 to use the VM)"
   cd "$ROOT"
-  exec "$ROOT/.venv/bin/pytest" -q -ra $VM_DEFAULT $GUEST_DEFAULT --junitxml="$OUT/junit.xml" "$@"
+  # here the auth tests run on this host's kernel, and fail loudly when it has no NVME_TARGET_AUTH
+  exec "$ROOT/.venv/bin/pytest" -q -ra $VM_DEFAULT $GUEST_DEFAULT ${RUN_AUTH:+$AUTH_TESTS} --junitxml="$OUT/junit.xml" "$@"
 fi
 echo "[vm-tier] no device-mapper on this host: running the VM tier in a qemu guest (tests/harness/vm.sh)"
 args=
@@ -35,7 +43,21 @@ export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRE
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
 cd $ROOT
-$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT --junitxml=\$VM_OUT_GUEST/junit.xml $args
+$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT $IGNORE_AUTH --junitxml=\$VM_OUT_GUEST/junit.xml $args
+" || rc=$?
+fi
+if [ -n "$RUN_AUTH" ]; then
+  echo "[vm-tier] nvmet authentication tests: a guest with kernel $VM_AUTH_KERNEL"
+  auth_args=$AUTH_TESTS
+  [ -z "$RUN_VM" ] && [ $# -gt 0 ] && auth_args=$args
+  mkdir -p "$OUT/auth"
+  VM_KERNEL=$VM_AUTH_KERNEL VM_TIMEOUT=${VM_TIMEOUT:-2700} VM_OUT=$OUT/auth VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
+export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
+export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
+export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
+cd $ROOT
+uname -r
+$ROOT/.venv/bin/pytest -v -ra -p no:logging --durations=10 --timeout=$TEST_TIMEOUT --timeout-method=signal $auth_args --junitxml=\$VM_OUT_GUEST/junit-auth.xml
 " || rc=$?
 fi
 # the guest tests: pytest and the Ansible controller here, the modules in a guest they boot
