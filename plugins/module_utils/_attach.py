@@ -128,6 +128,9 @@ def find_attached(brick, connector, conn, use_multipath):
         raise brick.error('looking up the attachment of %s' % conn.target, exc)
 
 
+MULTIPATH_PROTOCOLS = ('ISCSI', 'ISER', 'NVMEOF')
+
+
 # ------------------------------------------------------------------ plan / apply
 class AttachPlan(object):
     __slots__ = ('state', 'conn', 'before', 'after', 'action', 'device_info')
@@ -307,6 +310,12 @@ def _connection(m):
                                    'give the path of a Ceph keyring (text)')
         for s in keyring_secrets(conn.data['keyring']):
             m.add_secret(s)
+    if p['use_multipath'] and p['enforce_multipath'] and conn.protocol in MULTIPATH_PROTOCOLS \
+            and len(conn.portals) < 2:
+        raise InvalidParameter('enforce_multipath', 'the connection_info has one portal (%s): '
+                               'one path cannot be multipath' % ', '.join(conn.portals),
+                               'export on two or more portals (target_secondary_ip_addresses) '
+                               'with connector multipath: true, or leave enforce_multipath out')
     m.warnings.extend(conn.warnings)
     return conn
 

@@ -316,8 +316,10 @@ def plan(m, helper, items, conns=None):
         conns = validate_connectors(m, helper)
     connector_inis = tuple(ini for dummy, ini in conns)
     validate_initiators(helper, params.get('initiators'))
-    requested = requested_auth(m, helper)
     dhchap = _host_auth.requested(m, helper)
+    requested = requested_auth(m, helper)
+    if any(it.state == 'present' for it in items):
+        helper.check_transport()        # an RDMA protocol with no RDMA device, first
     exports = helper.list_exports()
     for item in items:
         item.actual = exports.get(item.volume)
@@ -362,7 +364,8 @@ def plan(m, helper, items, conns=None):
         spec.acl_mode = 'exact'
         task_hosts = set(params['initiators']) if params.get('initiators') is not None \
             else set(connector_inis)
-        spec.host_auth = _host_auth.resolve(dhchap, actual, spec.initiators, task_hosts, item)
+        spec.host_auth = _host_auth.resolve(dhchap, actual, spec.initiators, task_hosts, item,
+                                            any_host)
         for host_auth in spec.host_auth.values():
             for s in host_auth.secrets():
                 m.add_secret(s)

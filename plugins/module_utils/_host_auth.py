@@ -76,12 +76,16 @@ def requested(m, helper):
     return req
 
 
-def resolve(req, actual, hosts, task_hosts, item):
+def resolve(req, actual, hosts, task_hosts, item, any_host=False):
     """{host: HostAuth} of an export whose ACL is ``hosts``; ``task_hosts``: this task's.
 
     Sets ``item.generated`` when a key is generated.
     """
     have = dict(actual.host_auth) if actual is not None else {}
+    if any_host and (req.wanted or have):
+        raise InvalidParameter('allow_any_host', 'conflicts with DH-HMAC-CHAP: nvmet '
+                               'authenticates the hosts it lists, and allow_any_host lists none',
+                               'name the hosts (connector, connectors or initiators)')
     if not req.wanted and not have:
         return {}
     if req.off:

@@ -69,7 +69,10 @@ options:
     type: bool
     default: false
   enforce_multipath:
-    description: With O(use_multipath), fail when multipathd is not running instead of using a single path.
+    description:
+      - With O(use_multipath), fail when multipathd is not running instead of using a single path.
+      - It also refuses a connection_info with one portal (iSCSI, iSER, NVMe-oF) before anything
+        runs, since one path cannot be multipath.
     type: bool
     default: false
   device_scan_attempts:
