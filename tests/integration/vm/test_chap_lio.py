@@ -11,8 +11,9 @@ import os
 import stat
 
 from support import run_module
-from test_export_lio import (PORTAL, Vol, _save_file, initiator_name, iscsiadm, lio, login,  # noqa: F401
-                             logout, need_tools, read, session_device)
+from test_export_lio import PORTAL, Vol, _save_file, initiator_name, iscsiadm, logout, read, session_device
+# the fixtures of test_export_lio (a module-scoped VG with LIO and iscsid)
+from test_export_lio import lio, need_tools  # noqa: F401 pylint: disable=unused-import
 
 
 def discover(auth=None, mutual=None):

@@ -41,7 +41,7 @@ def test_generated_secrets_are_valid_random_and_default_to_32_bytes():
 
 
 def _flip_crc(secret):
-    head, tt, body, _ = secret.split(':')
+    head, tt, body, dummy = secret.split(':')
     raw = bytearray(base64.b64decode(body))
     raw[-1] ^= 1
     return '%s:%s:%s:' % (head, tt, base64.b64encode(bytes(raw)).decode())
@@ -70,7 +70,7 @@ def test_hash_dhgroup_and_host_auth_checks():
     assert d.dhgroup_problem('ffdhe2048') is None and d.dhgroup_problem('ffdhe1024')
     key = d.generate_secret()
     assert d.HostAuth(key).problems() == []
-    fields = [f for f, _ in d.HostAuth(key, key, 'md5', 'x').problems()]
+    fields = [f for f, dummy in d.HostAuth(key, key, 'md5', 'x').problems()]
     assert fields == ['ctrl_key', 'dhchap_hash', 'dhchap_dhgroup']
     assert key not in repr(d.HostAuth(key, d.generate_secret()))
     assert d.HostAuth(key).redacted()['host_key'] == '<redacted>'
