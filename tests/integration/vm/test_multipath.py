@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 """VM tier: two-path exports attached with use_multipath, surviving the loss of a path.
 
-Path 1 is 127.0.0.1; path 2 is 10.77.0.2 on a dummy device (``ck-mp``).  Taking ``ck-mp``
-down drops the routes to path 2 under live sessions, as a failed NIC or switch port would;
-I/O must go on through path 1 (dm-multipath with multipathd for iSCSI, native NVMe
-multipath for NVMe), and the path must come back when ``ck-mp`` is up again.
+Path 1 is 127.0.0.1; path 2 is 10.77.0.2 on a dummy device (``ck-mp``).  Losing path 2 is a
+policy-routing blackhole for 10.77.0.2 (ahead of the local table): its packets vanish under
+live sessions, as behind a failed NIC or switch port (downing the device is not enough: local
+traffic does not use it).  I/O must go on through path 1 (dm-multipath with multipathd for
+iSCSI, native NVMe multipath for NVMe), and the path must come back when the rule goes.
 """
 
 import glob
@@ -50,6 +51,9 @@ def mp_env(kernel_targets):
     sh(['ip', 'link', 'add', 'ck-mp', 'type', 'dummy'])
     sh(['ip', 'addr', 'add', PATH2 + '/32', 'dev', 'ck-mp'])
     sh(['ip', 'link', 'set', 'ck-mp', 'up'])
+    # the local table moves behind a rule slot, so a blackhole rule can come first
+    sh(['ip', 'rule', 'add', 'pref', '100', 'lookup', 'local'])
+    sh(['ip', 'rule', 'del', 'pref', '0'])
     daemons = []
     for argv, name in ((['iscsid'], 'iscsid'), (['multipathd'], 'multipathd')):
         if subprocess.call(['pidof', name], stdout=subprocess.DEVNULL) != 0:
@@ -64,14 +68,18 @@ def mp_env(kernel_targets):
         sh(['multipathd', 'shutdown'], check=False, timeout=30)
         for pid in daemons:
             subprocess.call(['kill', pid])
+        path2(True)
+        sh(['ip', 'rule', 'add', 'pref', '0', 'lookup', 'local'], check=False)
+        sh(['ip', 'rule', 'del', 'pref', '100'], check=False)
         sh(['ip', 'link', 'delete', 'ck-mp'], check=False)
 
 
 def path2(up):
-    sh(['ip', 'link', 'set', 'ck-mp', 'up' if up else 'down'])
-    if up:
-        # a dummy device keeps its address; make sure it is there
-        sh(['ip', 'addr', 'replace', PATH2 + '/32', 'dev', 'ck-mp'])
+    rules = sh(['ip', 'rule', 'show', 'pref', '10'], check=False).stdout
+    if up and 'blackhole' in rules:
+        sh(['ip', 'rule', 'del', 'pref', '10'])
+    elif not up and 'blackhole' not in rules:
+        sh(['ip', 'rule', 'add', 'pref', '10', 'to', PATH2 + '/32', 'blackhole'])
 
 
 def wait_for(what, fn, timeout=120):
@@ -86,15 +94,16 @@ def wait_for(what, fn, timeout=120):
 
 
 def dm_paths(dm):
-    """{sdX: 'active'|'failed'} of a dm-multipath map, from multipathd's own view."""
-    out = sh(['multipathd', 'show', 'paths', 'raw', 'format', '%d %t %T'], check=False).stdout
+    """{sdX: 'active'|'failed'|...} of a dm-multipath map: the kernel's (device-mapper's)
+    state of each path, as multipathd shows it (%t)."""
+    out = sh(['multipathd', 'show', 'paths', 'raw', 'format', '%d %t'], check=False).stdout
     name = os.path.basename(os.path.realpath(dm))
     slaves = set(os.listdir('/sys/block/%s/slaves' % name))
     states = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) >= 3 and parts[0] in slaves:
-            states[parts[0]] = parts[2]
+        if len(parts) >= 2 and parts[0] in slaves:
+            states[parts[0]] = parts[1]
     return states
 
 
@@ -115,7 +124,7 @@ def test_iscsi_two_portals_dm_multipath_survives_a_lost_path(mp_env):
         assert dm and att['path'] == dm and os.path.basename(os.path.realpath(dm)).startswith('dm-')
         assert len(att['devices']) == 2, att
         assert att['size_bytes'] == SIZE
-        assert sorted(dm_paths(dm).values()) == ['active', 'active'], dm_paths(dm)
+        wait_for('two active paths', lambda: sorted(dm_paths(dm).values()) == ['active', 'active'])
         data = write_pattern(dm, 31)
 
         path2(False)
