@@ -48,6 +48,7 @@ import fcntl
 import hashlib
 import math
 import os
+import signal
 import socket
 import stat
 
@@ -704,6 +705,12 @@ def _leases(paths):
     first path the kernel refused one for (it is open for writing).  Released on exit."""
     fds = []
     refused = None
+    # a lease break (a writer's open) is signalled with SIGIO, whose default kills this
+    # process: ignore it while the leases are held (the writer waits for the release)
+    try:
+        old_handler = signal.signal(signal.SIGIO, signal.SIG_IGN)
+    except ValueError:          # not the main thread: the handler cannot be changed
+        old_handler = None
     try:
         for path in paths:
             fd = os.open(path, os.O_RDONLY)
@@ -723,6 +730,8 @@ def _leases(paths):
             except OSError:
                 pass
             os.close(fd)
+        if old_handler is not None:
+            signal.signal(signal.SIGIO, old_handler)
 
 
 def _scandir(path):
