@@ -102,11 +102,19 @@ def plan_group(driver, runner, params, export_holder=None):
         p.members = sorted(_check_members(driver, inv, name, volumes or []))
         return p
     pairs = _source_pairs(inv, p.source)
+    taken = []
     for member, src in pairs:
         new = member_name(name, member)
         driver.validate_name(new, 'name')
+        if inv.taken(new):
+            taken.append(new)
         p.items.append(_volumes.Item(new, 'present', source=src,
                                      param='name (the volume made from %s)' % member))
+    if taken:
+        # an existing volume is never taken over as a member made from the source
+        raise InvalidParameter('name', 'the new members are named <group>-<member>, and %s is '
+                               'taken' % ', '.join(taken),
+                               'choose another group name; nothing was changed')
     _volumes.plan(driver, runner, p.items)
     p.members = sorted(it.name for it in p.items)
     return p

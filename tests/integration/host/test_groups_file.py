@@ -239,6 +239,8 @@ def test_bad_input_names_the_parameter_and_changes_nothing(fb, tmp_path):
     refused(fb, 'group', "parameter 'volumes'", 'leave volumes out with source',
             name='g2', source=dict(group='g'), volumes=['vb'])
     refused(fb, 'group', "parameter 'name'", name='.hidden', volumes=['vb'])
+    ok('volume', backend=b, name='x-va', size='8M')     # the name the copy of va would get
+    refused(fb, 'group', "parameter 'name'", 'x-va is taken', name='x', source=dict(group='g'))
     refused(fb, 'group_snapshot', "parameter 'group'", 'group empty has no volumes',
             name='gs', group='empty')
     refused(fb, 'group_snapshot', "parameter 'group'", "group 'missing' not found",
