@@ -92,6 +92,12 @@ def records(vg):
 def activate(vg, names, on):
     for n in names:
         vg.lvm(['lvchange', '--activate', 'y' if on else 'n', '%s/%s' % (vg.name, n)])
+    if on and not all(os.path.exists(dev(vg, n)) for n in names):
+        vg.lvm(['vgmknodes', vg.name])          # udev is off in this VG's LVM config
+    if on:
+        missing = [n for n in names if not os.path.exists(dev(vg, n))]
+        assert not missing, ('no device node for %s after activation: %s' % (
+            missing, vg.lvm(['lvs', '-a', '-o', 'lv_name,lv_attr,origin', vg.name]).stdout))
 
 
 def sha(path):
@@ -164,7 +170,8 @@ def test_group_snapshot_is_crash_consistent_and_single_snapshots_are_not(vg, kin
         stop(writer)
     for i in range(TRIES):
         ok('group_snapshot', backend=b, name='%s-gs%d' % (kind, i), state='absent')
-    assert not [n for n in vg.lvs() if n.startswith('%s-gs' % kind)]
+    ok('group', backend=b, name='%s-g' % kind, state='absent', delete_volumes=True)
+    assert not [n for n in vg.lvs() if n.startswith('%s-' % kind)], vg.lvs()
 
 
 def test_active_thin_members_are_refused_and_the_pool_stays_sound(vg):
@@ -270,4 +277,5 @@ def _from_source_and_revert(vg, kind, tmp_path, tgtd):
     ok('group_snapshot', backend=b, name=gs, state='absent')
     for name in (g, '%s-fromsnap' % kind, '%s-clone' % kind):
         ok('group', backend=b, name=name, state='absent', delete_volumes=True)
-    assert not [n for n in vg.lvs() if n.startswith(kind + '-')], vg.lvs()
+    assert not [n for n in vg.lvs() if n.startswith((kind + '-m', kind + '-src', kind + '-base',
+                                                     kind + '-fromsnap', kind + '-clone'))], vg.lvs()
