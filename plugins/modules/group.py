@@ -56,9 +56,11 @@ options:
     description:
       - Create the group and all its volumes from a source (Cinder's C(create_group_from_src)).
         Only when the group does not exist yet; an existing group is left as it is.
-      - Each member C(M) of the source gives the new volume C(<name>-M), made like
-        M(cinderkit.storage.volume) with C(source) C({snapshot: ...}) (from a group snapshot's member
-        snapshot) or C({volume: M}) (a clone of another group's member).
+      - Each member C(M) of the source gives the new volume C(<name>-M), made as
+        M(cinderkit.storage.volume) makes a volume from a snapshot (the group snapshot's member
+        snapshot of C(M)) or from a volume (a clone of the other group's member C(M)).
+      - A new member name that is taken (by any volume or snapshot) is refused before anything
+        is made.
     type: dict
     suboptions:
       group_snapshot:

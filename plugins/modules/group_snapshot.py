@@ -16,15 +16,20 @@ description:
     one instant (Cinder's group snapshots). The member snapshots hold what a power loss at one
     instant would have left on the members, so a database spread over several volumes can
     recover from them.
-  - Each member C(V) gets the snapshot C(<name>-V), an ordinary snapshot of this collection:
-    M(cinderkit.storage.snapshot) shows it and M(cinderkit.storage.volume) can use it as
-    C(source: {snapshot: ...}). Deleting one member snapshot alone is refused; delete the group
-    snapshot.
-  - LVM, thin and thick - every member's device-mapper device is suspended (in sorted order)
-    before the first snapshot is taken, then each is snapshotted and all are resumed; the
-    resume is guaranteed, every step has a timeout, and a failure part-way removes the member
-    snapshots already made. CoW space for all thick members is checked before the first
-    suspend. A suspend waits for the I/O in flight and freezes a mounted file system.
+  - Each member C(V) gets the snapshot C(<name>-V), an ordinary snapshot of this collection;
+    M(cinderkit.storage.snapshot) shows it and M(cinderkit.storage.volume) can make a volume
+    from it (its O(cinderkit.storage.volume#module:source) option). Deleting one member snapshot
+    alone is refused; delete the group snapshot.
+  - LVM - every member's device-mapper device is suspended (in sorted order) before the first
+    snapshot is taken, then each is snapshotted and all are resumed; the resume is guaranteed,
+    every step has a timeout, and a failure part-way removes the member snapshots already made.
+    CoW space for all thick members is checked before the first suspend. A suspend waits for
+    the I/O in flight and freezes a mounted file system.
+  - LVM thin members must be inactive (they then have no I/O to hold back); active thin members
+    are refused before any change, because LVM cannot make a thin snapshot of an origin that is
+    held suspended (it skips the thin pool's message and the pool's transaction id falls out of
+    step).
+  - RBD - not supported yet (the task fails saying so).
   - C(file) driver - writes to files cannot be suspended; the driver takes a read lease on
     every member (the kernel then blocks any new open for writing), so a member open for
     writing, or exported, is refused naming its holder, and the reflinks of all members
