@@ -38,7 +38,7 @@ from export_support import GOOD_IQN, TgtDaemon
 from support import LoopVG, pattern
 
 SIZE = 16 * MiB
-TRIES = 3           # group snapshots taken under the writer, each checked
+TRIES = 2           # group snapshots taken under the writer, each checked
 NEG_TRIES = 5       # single snapshots, one volume at a time: at least one must break it
 MAGIC = 0x636b67727073657a
 
