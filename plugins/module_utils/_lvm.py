@@ -27,7 +27,7 @@ LV_FIELDS = ('lv_name', 'vg_name', 'lv_size', 'lv_attr', 'origin', 'origin_size'
              'lv_tags', 'data_percent', 'snap_percent', 'lv_uuid', 'lv_path', 'segtype',
              'lv_active', 'lv_device_open', 'lv_skip_activation', 'lv_time')
 VG_FIELDS = ('vg_name', 'vg_size', 'vg_free', 'vg_extent_size', 'vg_extent_count',
-             'vg_free_count', 'lv_count', 'snap_count', 'vg_uuid', 'pv_count', 'vg_attr')
+             'vg_free_count', 'lv_count', 'snap_count', 'vg_uuid', 'pv_count', 'vg_attr', 'vg_tags')
 
 # LVM refuses LV names with these prefixes or parts (lvm(8), "VALID NAMES").
 RESERVED_PREFIXES = ('snapshot', 'pvmove')
@@ -42,7 +42,7 @@ MAX_NAME = 127
 PACKAGES = {'lvm': 'lvm2', 'lvs': 'lvm2', 'vgs': 'lvm2', 'lvcreate': 'lvm2', 'lvremove': 'lvm2',
             'lvextend': 'lvm2', 'lvchange': 'lvm2', 'lvrename': 'lvm2', 'lvconvert': 'lvm2',
             'lvmconfig': 'lvm2', 'thin_check': 'thin-provisioning-tools',
-            'blkdiscard': 'util-linux', 'dd': 'coreutils', 'ionice': 'util-linux'}
+            'blkdiscard': 'util-linux', 'dmsetup': 'dmsetup', 'vgchange': 'lvm2', 'dd': 'coreutils', 'ionice': 'util-linux'}
 
 
 def name_problem(name):
@@ -69,7 +69,7 @@ def name_problem(name):
 
 class VG(object):
     __slots__ = ('name', 'size', 'free', 'extent_size', 'extent_count', 'free_count',
-                 'lv_count', 'snap_count', 'uuid', 'pv_count', 'attr')
+                 'lv_count', 'snap_count', 'uuid', 'pv_count', 'attr', 'tags')
 
     def __init__(self, row):
         self.name = row['vg_name']
@@ -83,6 +83,7 @@ class VG(object):
         self.uuid = row['vg_uuid']
         self.pv_count = int(row['pv_count'])
         self.attr = row['vg_attr']
+        self.tags = [t for t in (row.get('vg_tags') or '').split(',') if t]
 
 
 def _int(v):
@@ -328,6 +329,15 @@ class LVMClient(object):
             argv += ['--deltag', t]
         argv += ['--', '%s/%s' % (self.vg, name)]
         return self._run(argv, write=True)
+
+    def vg_tags(self, add=(), delete=()):
+        """Add/delete tags of the VG itself (metadata only)."""
+        argv = ['vgchange']
+        for t in add:
+            argv += ['--addtag', t]
+        for t in delete:
+            argv += ['--deltag', t]
+        return self._run(argv + ['--', self.vg], write=True)
 
     def lvconvert_merge(self, snapshot_lv):
         return self._run(['lvconvert', '--merge', '--yes', '--', '%s/%s' % (self.vg, snapshot_lv)],

@@ -51,6 +51,12 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
                                        % (name, snap.volume, volume),
                                        'name the right volume or leave volume out to delete it')
             _refuse_exported_snapshot(driver, snap, export_holder, 'deleting')
+            gsnap = snap.extra.get('group_snapshot')
+            if gsnap:
+                raise Conflict('snapshot %s is a member of group snapshot %s; deleting it alone '
+                               'would leave that group snapshot incomplete: delete the group '
+                               'snapshot (cinderkit.storage.group_snapshot name=%s state=absent); '
+                               'nothing was changed' % (name, gsnap, gsnap))
             driver.check_delete_snapshot(snap)
             p.action = 'delete'
         return p
@@ -106,6 +112,9 @@ def _refuse_exported_snapshot(driver, snap, export_holder, doing):
     if holder:
         raise Conflict('snapshot %s is exported (%s); %s it would change what its initiators read: '
                        'remove that export first; nothing was changed' % (snap.name, holder, doing))
+
+
+refuse_exported_snapshot = _refuse_exported_snapshot     # the group snapshot planner's too
 
 
 def apply_snapshot(driver, p):

@@ -38,6 +38,14 @@ default (a driver overrides what its backend needs; nobody probes with getattr):
   snapshots skip activation: ``lvchange -ay -K``); True when it did (``check``: would);
   default: nothing to do.
 * ``close()``: end the task's backend session (the module wrapper calls it last).
+* ``check_group_snapshot(group, members, export_holder=None)``: raise before any change
+  when a crash-consistent snapshot of ``group`` cannot be taken now (space for every
+  member, members that cannot be frozen); default: no check.
+
+Capability ``groups`` (Cinder's generic volume groups): the inventory carries
+``groups`` (name -> ``Group``) and ``group_snapshots`` (name -> ``GroupSnapshot``),
+read in the same one backend query; the member snapshots of a group snapshot are
+ordinary ``Snapshot`` records whose ``extra['group_snapshot']`` names it.
 
 Drivers register with ``@register('name', aliases=(...))``.  The compliance
 test (tests/unit/.../test_compliance.py, ``make compliance``) walks the
@@ -81,6 +89,9 @@ CAPABILITIES = {
     'multiattach': (),
     # snapshots take their own size (``create_snapshot(..., cow_bytes=N)``: a CoW area)
     'snapshot_cow_size': (),
+    # generic volume groups and crash-consistent group snapshots (Cinder's create_group ...)
+    'groups': ('create_group', 'delete_group', 'add_group_members', 'remove_group_members',
+               'create_group_snapshot', 'delete_group_snapshot', 'revert_group_snapshot'),
 }
 
 _REGISTRY = {}
@@ -218,15 +229,55 @@ class Snapshot(object):
         return res
 
 
+class Group(object):
+    """A volume group (Cinder's generic group): a name and its member volumes."""
+
+    __slots__ = ('name', 'volumes', 'extra')
+
+    def __init__(self, name, volumes=(), extra=None):
+        self.name = name
+        self.volumes = sorted(volumes)
+        self.extra = dict(extra or {})
+
+    def to_result(self):
+        res = dict(name=self.name, volumes=list(self.volumes))
+        res.update(self.extra)
+        return res
+
+
+class GroupSnapshot(object):
+    """A crash-consistent snapshot of a group: one member snapshot per volume."""
+
+    __slots__ = ('name', 'group', 'snapshots', 'extra')
+
+    def __init__(self, name, group, snapshots=None, extra=None):
+        self.name = name
+        self.group = group
+        self.snapshots = dict(snapshots or {})     # volume name -> snapshot name
+        self.extra = dict(extra or {})
+
+    def to_result(self):
+        res = dict(name=self.name, group=self.group, snapshots=dict(self.snapshots))
+        res.update(self.extra)
+        return res
+
+
 class Inventory(object):
     """Everything one backend query returned, for one task."""
 
-    def __init__(self, volumes=None, snapshots=None, unmanaged=None, internal=None, space=None):
+    def __init__(self, volumes=None, snapshots=None, unmanaged=None, internal=None, space=None,
+                 groups=None, group_snapshots=None):
         self.volumes = volumes or {}        # name -> Volume (managed by this collection)
         self.snapshots = snapshots or {}    # name -> Snapshot (managed)
         self.unmanaged = unmanaged or {}    # name -> Volume|Snapshot not (yet) managed
         self.internal = internal or {}      # name -> dict (thin pools, hidden LVs ...)
         self._space = space                 # dict, or a callable that returns it when first needed
+        self.groups = groups or {}          # name -> Group (capability 'groups')
+        self.group_snapshots = group_snapshots or {}    # name -> GroupSnapshot
+
+    def group_of(self, volume):
+        """The name of the group ``volume`` belongs to, or None (one group at most)."""
+        return next((g.name for g in self.groups.values() if volume in g.volumes), None)
 
     @property
     def space(self):
@@ -337,6 +388,9 @@ class VolumeDriver(object):
 
     def snapshot_unchanged(self, snap):
         return False
+
+    def check_group_snapshot(self, group, members, export_holder=None):
+        return None
 
     def connection_info(self, name, connector=None):
         raise NotSupported('the %s driver does not serve volumes itself; set the backend '
@@ -466,6 +520,33 @@ class VolumeDriver(object):
         raise NotImplementedError
 
     def revert_to_snapshot(self, volume_name, snapshot_name):
+        raise NotImplementedError
+
+    # capability 'groups'
+    def create_group(self, name, volumes=()):
+        """Record group ``name`` with member volumes ``volumes`` (none: an empty group)."""
+        raise NotImplementedError
+
+    def delete_group(self, name):
+        """Drop the group record and the membership; the volumes stay."""
+        raise NotImplementedError
+
+    def add_group_members(self, name, volumes):
+        raise NotImplementedError
+
+    def remove_group_members(self, name, volumes):
+        raise NotImplementedError
+
+    def create_group_snapshot(self, name, group, members):
+        """One crash-consistent snapshot of every member: ``members`` maps each volume
+        of ``group`` to its snapshot's name.  All of them or none."""
+        raise NotImplementedError
+
+    def delete_group_snapshot(self, name):
+        raise NotImplementedError
+
+    def revert_group_snapshot(self, name):
+        """Revert every member volume to its snapshot in group snapshot ``name``."""
         raise NotImplementedError
 
 

@@ -13,6 +13,21 @@ Layout under ``file_volume_dir``:
 * ``.cinderkit.json``: the ownership record (0600): every volume and snapshot this driver
   made or adopted, with the inode it has.  A file is ours only when the record names it
   with its inode, so a file someone else put in its place is never changed or removed.
+  It is also the groups' manifest: ``groups`` (name -> member volumes) and
+  ``group_snapshots`` (name -> group and member snapshots).
+
+Group snapshots (capability ``groups``): the writes to a file cannot be suspended the way
+a device-mapper device's can, so the driver keeps writers out instead.  It takes a read
+lease (``F_SETLEASE``/``F_RDLCK``) on every member, in sorted order: the kernel refuses it
+while any process has the file open for writing (the task then fails naming the holders,
+as it does for an exported member), and while it is held an ``open()`` for writing by
+anyone blocks until the lease is released (up to ``/proc/sys/fs/lease-break-time``, 45 s
+by default; the reflinks take milliseconds).  With every lease held, each member is
+reflinked, then the leases go.  Guaranteed: the member snapshots hold the files as they
+were at one instant, with no write between the first and the last reflink.  Not
+guaranteed: writes through a file mapped before (``mmap`` of a file counts as open for
+writing, so that is refused too) or by a kernel target that does not open the file
+itself (an export: refused by its record).
 
 One task reads the directory, the snapshot directories and the record once (``get_inventory``).
 Clones and volumes from snapshots are reflinks too (instant, no data moved); where reflink is
@@ -27,11 +42,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
 import fcntl
 import hashlib
 import math
 import os
+import signal
 import socket
 import stat
 
@@ -45,14 +62,16 @@ from ansible_collections.cinderkit.storage.plugins.module_utils._options import 
 from ansible_collections.cinderkit.storage.plugins.module_utils._record import OwnerRecord
 from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import GiB, gb, human
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    KIND_SNAPSHOT, KIND_VOLUME, Inventory, Snapshot, Volume, VolumeDriver, note_half_made,
-    register, source_from_tag, source_tag)
+    KIND_SNAPSHOT, KIND_VOLUME, Group, GroupSnapshot, Inventory, Snapshot, Volume, VolumeDriver,
+    note_half_made, register, source_from_tag, source_tag)
 
 FICLONE = 0x40049409            # ioctl(dst, FICLONE, src): share every extent of src
 RECORD = '.cinderkit.json'
 SNAP_DIR = '.snapshots'
 TMP_PREFIX = '.ck-tmp-'
 MAX_NAME = 200                  # leaves room for the temporary names in a 255-byte file name
+GROUPS = 'groups'
+GROUP_SNAPSHOTS = 'group_snapshots'
 
 
 def file_opts():
@@ -123,7 +142,7 @@ class FileDriver(VolumeDriver):
 
     VERSION = '1.0.0'
     default_backend_name = 'FILE'
-    capabilities = frozenset(('image', 'manage', 'revert', 'multiattach'))
+    capabilities = frozenset(('image', 'manage', 'revert', 'multiattach', 'groups'))
     object_noun = 'file'
 
     @classmethod
@@ -167,7 +186,9 @@ class FileDriver(VolumeDriver):
     def record(self):
         if self._record is None:
             self._record = OwnerRecord(os.path.join(self.dir, RECORD), (KIND_VOLUME + 's',
-                                                                        KIND_SNAPSHOT + 's'), self)
+                                                                        KIND_SNAPSHOT + 's',
+                                                                        GROUPS, GROUP_SNAPSHOTS),
+                                       self)
         return self._record
 
     # -- setup --------------------------------------------------------------------
@@ -226,6 +247,17 @@ class FileDriver(VolumeDriver):
                 inv.volumes[volume].snapshots.append(name)
             else:
                 inv.unmanaged['%s@%s' % (volume, name)] = snap
+        for name, rec in sorted(self.record.section(GROUPS).items()):
+            members = rec.get('volumes') if isinstance(rec, dict) else None
+            inv.groups[name] = Group(name, [v for v in members or () if v in inv.volumes])
+        for name, rec in sorted(self.record.section(GROUP_SNAPSHOTS).items()):
+            if not isinstance(rec, dict) or not isinstance(rec.get('snapshots'), dict):
+                continue
+            snaps = dict((v, s) for v, s in rec['snapshots'].items()
+                         if s in inv.snapshots and inv.snapshots[s].volume == v)
+            inv.group_snapshots[name] = GroupSnapshot(name, rec.get('group'), snaps)
+            for snap_name in snaps.values():
+                inv.snapshots[snap_name].extra['group_snapshot'] = name
         self._inv = inv
         return inv
 
@@ -394,6 +426,115 @@ class FileDriver(VolumeDriver):
             self._own(KIND_VOLUME, volume_name, vol.path, src=rec.get('src'))
         self.refresh()
 
+    # -- groups (capability 'groups') ------------------------------------------------------
+    def create_group(self, name, volumes=()):
+        with self.lock():
+            self.record.set(GROUPS, name, dict(volumes=sorted(volumes)))
+            self.runner.note_write('recorded group %s' % name)
+        self.refresh()
+
+    def delete_group(self, name):
+        with self.lock():
+            self.record.forget(GROUPS, name)
+            self.runner.note_write('forgot group %s' % name)
+        self.refresh()
+
+    def _set_members(self, name, change):
+        with self.lock():
+            rec = self.record.get(GROUPS, name) or {}
+            members = change(set(rec.get('volumes') or ()))
+            self.record.set(GROUPS, name, dict(rec, volumes=sorted(members)))
+            self.runner.note_write('group %s has %s' % (name, ', '.join(sorted(members)) or 'no volume'))
+        self.refresh()
+
+    def add_group_members(self, name, volumes):
+        self._set_members(name, lambda cur: cur | set(volumes))
+
+    def remove_group_members(self, name, volumes):
+        self._set_members(name, lambda cur: cur - set(volumes))
+
+    def check_group_snapshot(self, group, members, export_holder=None):
+        """Refuse (Conflict, naming the holder) while a member is exported or open for
+        writing: the leases could not keep such a writer out."""
+        inv = self.get_inventory()
+        problems = []
+        for vol in sorted(members):
+            holder = export_holder(vol) if export_holder is not None else None
+            if holder:
+                problems.append('member volume %s is exported (%s)' % (vol, holder))
+                continue
+            path = inv.volumes[vol].path
+            with _leases([path]) as refused:
+                if refused:
+                    problems.append('member volume %s is open for writing (%s)'
+                                    % (vol, _inuse.describe(path)))
+        if problems:
+            raise Conflict('%s; its writes cannot be kept out of a consistent group snapshot: stop '
+                           'the writer or remove the export first; nothing was changed'
+                           % ' | '.join(problems))
+
+    def create_group_snapshot(self, name, group, members):
+        inv = self.get_inventory()
+        made = []
+        with self.lock():
+            paths = [inv.volumes[v].path for v in sorted(members)]
+            with _leases(paths) as refused:
+                if refused:
+                    raise Conflict('member %s is open for writing (%s); nothing was changed'
+                                   % (refused, _inuse.describe(refused)))
+                try:
+                    for vol in sorted(members):
+                        snap = members[vol]
+                        path = self._snap_path(vol, snap)
+                        if not os.path.isdir(os.path.dirname(path)):
+                            os.makedirs(os.path.dirname(path), 0o700)
+                        self._refuse_taken(path)
+                        self._copy_into(inv.volumes[vol].path, path, 0)
+                        made.append((snap, path))
+                        self._own(KIND_SNAPSHOT, snap, path, volume=vol)
+                except BaseException as exc:
+                    failures = []
+                    for snap, path in made:
+                        try:
+                            os.unlink(path)
+                            self.record.forget(KIND_SNAPSHOT + 's', snap)
+                        except OSError as err:
+                            failures.append('%s (%s)' % (path, err.strerror))
+                    self.refresh()
+                    if hasattr(exc, 'msg'):
+                        exc.msg = '%s; the %d member snapshot(s) made before were %s' % (
+                            exc.msg, len(made), 'removed' if not failures else
+                            'not all removed: %s is left' % ', '.join(failures))
+                    raise
+            self.record.set(GROUP_SNAPSHOTS, name, dict(group=group, snapshots=dict(members)))
+        self.refresh()
+
+    def delete_group_snapshot(self, name):
+        gs = self.get_inventory().group_snapshots.get(name)
+        if gs is None:
+            return
+        for snap in sorted(gs.snapshots.values()):
+            self.delete_snapshot(snap)
+        with self.lock():
+            self.record.forget(GROUP_SNAPSHOTS, name)
+        self.refresh()
+
+    def revert_group_snapshot(self, name):
+        inv = self.get_inventory()
+        gs = inv.group_snapshots[name]
+        for vol in sorted(gs.snapshots):       # every member checked before the first revert
+            self.check_delete(inv.volumes[vol])
+        done = []
+        try:
+            for vol, snap in sorted(gs.snapshots.items()):
+                self.revert_to_snapshot(vol, snap)
+                done.append(vol)
+        except Conflict as exc:
+            if done:
+                exc.msg = '%s; reverted before the failure: %s' % (exc.msg, ', '.join(done))
+                exc.result['changed'] = True
+            raise
+
     def extend_volume(self, name, new_size_bytes):
         vol = self.get_inventory().volumes[name]
         if new_size_bytes > vol.size_bytes:
@@ -558,6 +699,44 @@ class FileDriver(VolumeDriver):
             for p in (a, b):
                 if os.path.exists(p):
                     os.unlink(p)
+
+
+F_RDLCK, F_UNLCK = 0, 2     # fcntl(2) lease types (the fcntl module has F_SETLEASE only)
+
+
+@contextlib.contextmanager
+def _leases(paths):
+    """Hold a read lease on every file of ``paths`` (in that order): yields None, or the
+    first path the kernel refused one for (it is open for writing).  Released on exit."""
+    fds = []
+    refused = None
+    # a lease break (a writer's open) is signalled with SIGIO, whose default kills this
+    # process: ignore it while the leases are held (the writer waits for the release)
+    try:
+        old_handler = signal.signal(signal.SIGIO, signal.SIG_IGN)
+    except ValueError:          # not the main thread: the handler cannot be changed
+        old_handler = None
+    try:
+        for path in paths:
+            fd = os.open(path, os.O_RDONLY)
+            fds.append(fd)
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, F_RDLCK)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EBUSY):
+                    raise
+                refused = path
+                break
+        yield refused
+    finally:
+        for fd in fds:
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, F_UNLCK)
+            except OSError:
+                pass
+            os.close(fd)
+        if old_handler is not None:
+            signal.signal(signal.SIGIO, old_handler)
 
 
 def _scandir(path):

@@ -7,6 +7,13 @@ Ownership lives in LV tags: ``ck.kind=volume`` or ``ck.kind=snapshot``
 marks an LV this collection manages; ``ck.src=<kind>:<name>`` records the
 source a volume was created from.  LVs without those tags are never changed
 by the volume/snapshot modules; manage_existing adopts them.
+
+Groups (capability ``groups``) live in tags too: a group is a VG tag
+``ck.group=NAME`` (so an empty group exists; VG tags are metadata of the
+backend's own VG, namespaced ``ck.``, and nothing else reads them), its members
+carry the LV tag ``ck.group=NAME``, and each member snapshot of a group snapshot
+carries ``ck.gsnap=NAME`` and ``ck.gsnap_group=GROUP``.  All of it comes with
+the one ``lvs`` report (the VG's fields ride on every LV row).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,8 +39,8 @@ from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils import _inuse
 from ansible_collections.cinderkit.storage.plugins.module_utils._locks import host_lock
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, Inventory, Snapshot, Volume, VolumeDriver,
-    note_half_made, register, source_from_tag, source_tag)
+    GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, Group, GroupSnapshot, Inventory, Snapshot,
+    Volume, VolumeDriver, note_half_made, register, source_from_tag, source_tag)
 
 MAX_VG_LV = 127     # len(vg) + len(lv) + 3 (measured with LVM 2.03: 128 is refused)
 MAX_DM_NAME = 127   # the kernel's DM_NAME_LEN (128) less its NUL
@@ -48,6 +55,14 @@ def dm_name_length(vg, lv, suffix=''):
 
 TAG_KIND = KEY_KIND
 TAG_SRC = KEY_SRC
+TAG_GROUP = 'ck.group'
+TAG_GSNAP = 'ck.gsnap'
+TAG_GSNAP_GROUP = 'ck.gsnap_group'
+# bounded waits of a group snapshot: a suspend waits for the I/O in flight (and a mounted
+# file system's freeze), a snapshot for LVM's metadata commit; a resume must never hang
+SUSPEND_TIMEOUT = 60
+SNAPSHOT_TIMEOUT = 300
+RESUME_TIMEOUT = 60
 
 
 def lvm_opts():
@@ -94,7 +109,7 @@ class LVMDriver(VolumeDriver):
     VERSION = '3.0.0'
     default_backend_name = 'LVM'
     capabilities = frozenset(('image', 'manage', 'revert', 'online_extend', 'multiattach',
-                              'snapshot_cow_size'))
+                              'snapshot_cow_size', 'groups'))
 
     @classmethod
     def get_driver_options(cls):
@@ -241,8 +256,34 @@ class LVMDriver(VolumeDriver):
         for snap in inv.snapshots.values():
             if snap.volume in inv.volumes:
                 inv.volumes[snap.volume].snapshots.append(snap.name)
+        self._read_groups(inv, lvs)
         self._inv = inv
         return inv
+
+    def _read_groups(self, inv, lvs):
+        """Groups from the VG's tags and the members' LV tags; group snapshots from the
+        member snapshots' tags (the same report)."""
+        members = {}
+        for tag in self._get_vg().tags:
+            if tag.startswith(TAG_GROUP + '='):
+                members.setdefault(tag[len(TAG_GROUP) + 1:], [])
+        by_lv = dict((lv.name, lv) for lv in lvs)
+        for name in inv.volumes:
+            group = by_lv[name].tag_value(TAG_GROUP)
+            if group:
+                members.setdefault(group, []).append(name)
+        for name, vols in members.items():
+            inv.groups[name] = Group(name, vols)
+        for snap in inv.snapshots.values():
+            lv = by_lv.get(snap.extra['lv_name'])
+            gsnap = lv.tag_value(TAG_GSNAP) if lv is not None else None
+            if not gsnap:
+                continue
+            snap.extra['group_snapshot'] = gsnap
+            gs = inv.group_snapshots.get(gsnap)
+            if gs is None:
+                gs = inv.group_snapshots[gsnap] = GroupSnapshot(gsnap, lv.tag_value(TAG_GSNAP_GROUP))
+            gs.snapshots[snap.volume] = snap.name
 
     def _space(self, vg, lvs):
         pool = next((lv for lv in lvs if lv.name == self.pool_name and lv.is_thin_pool), None)
@@ -688,6 +729,10 @@ class LVMDriver(VolumeDriver):
         if problem:
             raise Conflict(problem)
         cow = snap.extra.get('cow_size_bytes')
+        # the tags to keep: the volume's own, and the snapshot's group snapshot membership
+        vol_tags = [t for t in lv.tags if t.startswith('ck.')]
+        snap_tags = [t for t in self.lv(snap.extra['lv_name']).tags
+                     if t.startswith('ck.') and not t.startswith(TAG_KIND + '=')]
         self.lvm.lvconvert_merge(snap.extra['lv_name'])
         if not vol.thin and lv.active:
             # a merge of an active origin finishes in the background; cycle it and wait
@@ -704,16 +749,193 @@ class LVMDriver(VolumeDriver):
             self.lvm.lvchange(volume_name, '--activate', 'y', '--ignoreactivationskip')
         if cur is not None and vol.thin:
             # the merged thin snapshot took the origin's place: restore the volume's tags
-            missing = [t for t in self._tags(KIND_VOLUME) if t not in cur.tags]
-            extra = [t for t in cur.tags if t.startswith(TAG_KIND + '=') and t not in missing
-                     and t != '%s=%s' % (TAG_KIND, KIND_VOLUME)]
+            missing = [t for t in vol_tags if t not in cur.tags]
+            extra = [t for t in cur.tags if t.startswith('ck.') and t not in vol_tags]
             if missing or extra:
                 self.lvm.addtags(volume_name, add=missing, delete=extra)
             if cur.skip_activation:
                 self.lvm.lvchange(volume_name, '--setactivationskip', 'n')
         self.refresh()
         self.create_snapshot(snapshot_name, volume_name, cow_bytes=cow)
+        if snap_tags:
+            self.lvm.addtags(escape_snapshot(snapshot_name), add=snap_tags)
         self._settle([volume_name])
+
+    # -- groups (capability 'groups') ------------------------------------------------
+    def create_group(self, name, volumes=()):
+        self.lvm.vg_tags(add=['%s=%s' % (TAG_GROUP, name)])
+        self.refresh()
+        if volumes:
+            self.add_group_members(name, volumes)
+
+    def delete_group(self, name):
+        group = self.get_inventory().groups.get(name)
+        if group is not None and group.volumes:
+            self.remove_group_members(name, group.volumes)
+        if '%s=%s' % (TAG_GROUP, name) in self._get_vg().tags:
+            self.lvm.vg_tags(delete=['%s=%s' % (TAG_GROUP, name)])
+        self.refresh()
+
+    def add_group_members(self, name, volumes):
+        for vol in sorted(volumes):
+            self.lvm.addtags(vol, add=['%s=%s' % (TAG_GROUP, name)])
+        self.refresh()
+
+    def remove_group_members(self, name, volumes):
+        for vol in sorted(volumes):
+            self.lvm.addtags(vol, delete=['%s=%s' % (TAG_GROUP, name)])
+        self.refresh()
+
+    def check_group_snapshot(self, group, members, export_holder=None):
+        """Before any change: names LVM and the kernel take, CoW space for EVERY thick
+        member (one shortfall would otherwise leave a half-made group snapshot), and
+        dmsetup when a member is active."""
+        inv = self.get_inventory()
+        cow = 0
+        for vol in sorted(members):
+            v = inv.volumes[vol]
+            if v.thin:
+                continue
+            for what, lv, suffix in (('volume', vol, '-real'),
+                                     ('name', escape_snapshot(members[vol]), '-cow')):
+                if dm_name_length(self.vg_name, lv, suffix) > MAX_DM_NAME:
+                    raise InvalidParameter(
+                        what, 'a thick snapshot of %s makes the device %s-%s%s of %d bytes; the '
+                        'kernel takes at most %d. Nothing was changed'
+                        % (vol, self.vg_name, lv, suffix, dm_name_length(self.vg_name, lv, suffix),
+                           MAX_DM_NAME), 'use a shorter name')
+            cow += self.snapshot_cow_bytes(v.size_bytes)
+        vg = self._get_vg()
+        if cow > vg.free:
+            raise Conflict('volume group %r has %s free; the snapshots of the thick members of group '
+                           '%s need %s of CoW space. Nothing was changed; free space or add a PV'
+                           % (self.vg_name, human(vg.free), group.name, human(cow)))
+        active_thin = sorted(v for v in members if inv.volumes[v].thin and self.lv(v).active)
+        if dm_available() and active_thin:
+            # Measured (LVM 2.03.16, Debian bookworm): lvcreate of a thin snapshot whose origin
+            # is already suspended skips its own suspend, and with it the thin pool's
+            # create_snap message; the metadata then says transaction N+1 while the pool's
+            # kernel state stays at N, and every later thin command of the pool fails.  A
+            # thick snapshot takes another path (the new tables load on resume) and works.
+            raise NotSupported(
+                'a crash-consistent group snapshot of active thin volumes (%s) is not supported: '
+                'LVM cannot make a thin snapshot of an origin that is held suspended (it skips the '
+                "thin pool's message and the pool's transaction id falls out of step). Deactivate "
+                'the thin members (nothing writes to them then), or use thick volumes; nothing '
+                'was changed' % ', '.join(active_thin))
+        if dm_available() and any(self.lv(v).active for v in members):
+            self.runner.which('dmsetup')
+
+    def _member_snapshot_argv(self, vol, snap_name, name, group):
+        tags = self._tags(KIND_SNAPSHOT) + ['%s=%s' % (TAG_GSNAP, name),
+                                            '%s=%s' % (TAG_GSNAP_GROUP, group)]
+        # (LVM 2.03 does not scan LVs for PVs, scan_lvs=0: the suspended members are not read)
+        v = self.get_inventory().volumes[vol]
+        if v.thin:
+            return self.lvm.lvcreate_argv(escape_snapshot(snap_name), snapshot_of=vol, tags=tags,
+                                          extra=('--setactivationskip', 'y'))
+        return self.lvm.lvcreate_argv(escape_snapshot(snap_name), self.snapshot_cow_bytes(v.size_bytes),
+                                      snapshot_of=vol, tags=tags)
+
+    def create_group_snapshot(self, name, group, members):
+        """Crash-consistent snapshots of every member: suspend all, snapshot each, resume all.
+
+        Why the cut is consistent: every member's device-mapper device is suspended (in
+        sorted order) BEFORE the first snapshot is taken.  A suspended device completes the
+        I/O in flight and then holds back every new one, so from the moment the last
+        suspend returns no write reaches any member.  Each snapshot then records its
+        member as it was at its own suspend.  LVM itself suspends and resumes the origin
+        while it makes a snapshot (it finds it suspended already, and resumes it after
+        the snapshot point): that member's writes flow again, but only into the origin
+        after its snapshot point, never into a snapshot, and the members not yet
+        snapshotted stay suspended.  So a write W2 that was issued after a write W1
+        completed (a database's log, then its data) is in a snapshot only if W1 is: W2
+        reached its member before that member's suspend, so W1 completed before it too,
+        hence before W1's member was suspended (after its suspend nothing completes there
+        until its own snapshot point).  That is the cut a power loss at one instant gives.
+
+        Thin members must be inactive (``check_group_snapshot`` says why): an inactive member
+        has no device, hence no I/O, and its thin snapshot is consistent as it is.
+
+        Every call has a timeout; the resumes run in a ``finally``.  A failure part-way
+        removes the member snapshots already made (all or none), and the error says so.
+        Inactive members (no device, e.g. activation off) have no I/O to hold back.
+        """
+        inv = self.get_inventory(refresh=True)
+        self.check_group_snapshot(inv.groups.get(group) or Group(group, members), members)
+        order = sorted(members)
+        argvs = [(vol, self._member_snapshot_argv(vol, members[vol], name, group)) for vol in order]
+        dm = dm_available()
+        suspended, made = [], []
+        failure = None
+        try:
+            for vol in order:
+                if dm and self.lv(vol).active:
+                    dev = os.path.basename(dm_path(self.vg_name, vol))
+                    suspended.append(dev)       # before the call: a timed-out suspend may land
+                    self.runner.run(['dmsetup', 'suspend', dev], write=True, timeout=SUSPEND_TIMEOUT)
+            for vol, argv in argvs:
+                self.lvm.runner.run(argv, write=True, env=self.lvm.env, timeout=SNAPSHOT_TIMEOUT)
+                made.append(escape_snapshot(members[vol]))
+        except CinderkitError as exc:
+            failure = exc
+        finally:
+            not_resumed = []
+            for dev in reversed(suspended):
+                res = self.runner.run(['dmsetup', 'resume', dev], write=True, check=False,
+                                      timeout=RESUME_TIMEOUT)
+                if res.rc != 0:
+                    not_resumed.append('%s (%s)' % (dev, (res.stderr or '').strip()[-200:]))
+        self.refresh()
+        if failure is not None:
+            left = None
+            if made:
+                try:
+                    self.lvm.lvremove(made)
+                except CinderkitError as err:
+                    left = err.msg
+            self.refresh()
+            failure.msg = '%s; group snapshot %s was not made: %s%s' % (
+                failure.msg, name,
+                ('no member snapshot had been made' if not made else
+                 'the %d member snapshot(s) made before the failure (%s) were removed'
+                 % (len(made), ', '.join(made)) if left is None else
+                 'the member snapshots %s could NOT be removed (%s): delete them' % (
+                     ', '.join(made), left)),
+                '' if not suspended else '; suspended and resumed: %s' % ', '.join(suspended))
+            if not_resumed:
+                failure.msg += '; STILL SUSPENDED: %s: run dmsetup resume on them' % ', '.join(not_resumed)
+            failure.result['changed'] = bool(left) or bool(not_resumed)
+            raise failure
+        if not_resumed:
+            raise CinderkitError('group snapshot %s was made, but member device(s) %s did not '
+                                 'resume: run dmsetup resume on them' % (name, ', '.join(not_resumed)),
+                                 changed=True)
+
+    def delete_group_snapshot(self, name):
+        gs = self.get_inventory().group_snapshots.get(name)
+        if gs is None:
+            return
+        for snap in sorted(gs.snapshots.values()):
+            self.delete_snapshot(snap)
+
+    def revert_group_snapshot(self, name):
+        inv = self.get_inventory(refresh=True)
+        gs = inv.group_snapshots[name]
+        problems = [p for p in (self._open_problem(self.lv(v), 'volume %s' % v)
+                                for v in sorted(gs.snapshots)) if p]
+        if problems:
+            raise Conflict(' | '.join(problems))
+        done = []
+        try:
+            for vol, snap in sorted(gs.snapshots.items()):
+                self.revert_to_snapshot(vol, snap)
+                done.append(vol)
+        except CinderkitError as exc:
+            if done:
+                exc.msg = '%s; reverted before the failure: %s' % (exc.msg, ', '.join(done))
+                exc.result['changed'] = True
+            raise
 
     def _wait_merged(self, snapshot_lv, timeout=600):
         """Wait until LVM's background merge has consumed the snapshot LV (it polls the
