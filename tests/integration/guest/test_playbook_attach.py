@@ -193,3 +193,21 @@ def test_adopt_export_attach_mount_then_tear_down(machine):
     # the teardown is idempotent too
     out, recap = _play(m, 'attach_volume.yml', down)
     assert recap['comp']['changed'] == 0 and recap['stor']['changed'] == 0, out[-3000:]
+
+
+def test_group_snapshot_under_a_writer_copy_multiattach_and_read_only_backup(machine):
+    """playbooks/group_consistency.yml: three volumes in a group, a crash-consistent group
+    snapshot while a writer runs (checked on the records it left), a group built from it (bytes
+    equal), one volume exported to two hosts at once (both read it: os-brick on the compute host,
+    libiscsi as a second initiator), a member snapshot exported read-only to a backup initiator
+    (it reads the snapshot's bytes, its write is refused), then everything torn down."""
+    m = machine
+    backend = dict(volume_driver='lvm', volume_group=VG, lvm_type='default',
+                   lvm_conf_file=m.work + '/lvm/lvm.conf', volume_clear='zero',
+                   target_helper='lioadm', target_ip_address='127.0.0.1', target_port=3260)
+    out, recap = _play(m, 'group_consistency.yml', dict(cinderkit_backend=backend,
+                                                        gc_workdir=m.work + '/group'))
+    assert recap['stor']['changed'] >= 8 and recap['comp']['changed'] >= 2, out[-3000:]
+    left = _tags(m)
+    assert not [lv for lv in left if lv.startswith('db-')], left     # the teardown removed them
+    assert 'auth_password' not in out or 'censored' in out.lower()
