@@ -28,8 +28,8 @@ def main():
     os.write(fd, env['CK_PASS'].encode())
     os.close(fd)
     opts = ('driver=iscsi,transport=tcp,portal=%s:%s,target=%s,lun=%s,user=%s,'
-            'password-secret=sec0,initiator-name=%s' % (host, port, env['CK_IQN'], env['CK_LUN'],
-                                                      env['CK_USER'], env['CK_INITIATOR']))
+            'password-secret=sec0,initiator-name=%s'
+            % (host, port, env['CK_IQN'], env['CK_LUN'], env['CK_USER'], env['CK_INITIATOR']))
     obj = 'secret,id=sec0,file=%s' % secret
     out = os.path.join(d, 'lun.raw')
     try:
@@ -43,7 +43,8 @@ def main():
         if env.get('CK_WRITE') == '1':
             w = subprocess.run(['qemu-io', '--object', obj, '--image-opts', opts, '-c',
                                 'write -P 0x5a 0 4k'], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=120,
+                               check=False)
             text = w.stdout
             res['write_refused'] = w.returncode != 0 or 'error' in text.lower() or \
                 'failed' in text.lower()
