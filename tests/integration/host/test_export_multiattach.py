@@ -142,6 +142,29 @@ def test_a_further_connector_adds_access_and_keeps_the_first(tgt_env):
     assert env.tgtd.targets() == {}
 
 
+def test_bulk_form_with_connectors_attaches_every_volume_to_both(tgt_env):
+    env = tgt_env
+    other = str(env.dir / 'vol2.img')
+    with open(other, 'wb') as fh:
+        fh.truncate(8 * MiB)
+    vols = [dict(volume='vol1', device_path=env.file), dict(volume='vol2', device_path=other)]
+    args = dict(backend=env.backend, volumes=vols, connectors=[NODE1, NODE2])
+    dry = run_module('export', args, check=True)
+    assert dry.changed and [e['action'] for e in dry['exports']] == ['create', 'create'], dry
+    assert env.tgtd.targets() == {}
+    res = run_module('export', args)
+    assert not res.failed, res
+    for rec in res['exports']:
+        assert rec['initiators'] == sorted([GOOD_IQN, OTHER_IQN])
+        assert set(rec['connections']) == {'node1', 'node2'}
+        assert rec['connections']['node1'] == rec['connection_info']
+    assert not run_module('export', args).changed
+    gone = run_module('export', dict(backend=env.backend, volumes=vols, state='absent',
+                                     connector=NODE2))
+    assert [e['action'] for e in gone['exports']] == ['detach', 'detach'], gone
+    assert all(e['initiators'] == [GOOD_IQN] for e in gone['exports'])
+
+
 def test_connectors_bad_input_changes_nothing(tgt_env):
     env = tgt_env
     base = export(env, connector=NODE1)
