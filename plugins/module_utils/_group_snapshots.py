@@ -136,6 +136,8 @@ def group_snapshot_result(driver, p, check_mode):
                changed=p.action != 'none', snapshots=dict(p.members))
     if gs is not None and p.state != 'absent' and not check_mode:
         rec.update(gs.to_result())
+        rec['paths'] = dict((v, getattr(inv.snapshots.get(s), 'path', None))
+                            for v, s in sorted(rec['snapshots'].items()))
     if p.state == 'absent':
         rec['snapshots'] = {} if p.action == 'delete' and not check_mode else dict(p.members)
     return rec

@@ -218,6 +218,10 @@ def group_result(driver, p, check_mode):
             rec.update(group.to_result())
         else:
             rec['volumes'] = list(p.members)
+        if not check_mode:
+            # where each member is on the storage host (a copy's bytes can be checked at once)
+            rec['paths'] = dict((v, getattr(inv.volumes.get(v), 'path', None))
+                                for v in rec.get('volumes') or ())
         rec['added'] = list(p.add if p.action != 'create' else p.members)
         rec['removed'] = list(p.remove)
         if p.source is not None:

@@ -143,6 +143,9 @@ group:
       description: Names of the group's group snapshots.
       type: list
       elements: str
+    paths:
+      description: State present. Member volume name -> its device (or file) path on the storage host.
+      type: dict
 commands:
   description: Commands this task ran.
   returned: always

@@ -116,6 +116,9 @@ group_snapshot:
     snapshots:
       description: Member volume name -> its member snapshot's name.
       type: dict
+    paths:
+      description: Member volume name -> its member snapshot's device (or file) path, where it has one.
+      type: dict
 commands:
   description: Commands this task ran.
   returned: always
