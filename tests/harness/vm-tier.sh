@@ -4,8 +4,6 @@
 # Results: JUnit XML and the pytest log in .build/vm-tier/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OUT=$ROOT/.build/vm-tier
-rm -rf "$OUT"; mkdir -p "$OUT"
 "$ROOT/tests/harness/link.sh"
 # Two parts: tests/integration/vm runs pytest in the guest (modules in-process there);
 # tests/integration/guest runs pytest and the Ansible controller here, the modules in a guest
@@ -24,6 +22,13 @@ for a in "$@"; do
 done
 IGNORE_AUTH=
 [ -n "$VM_DEFAULT" ] && IGNORE_AUTH=--ignore=$AUTH_TESTS
+# make test runs the auth guest as a tier of its own (vm-auth), beside the guest stream
+[ -n "${VM_SKIP_AUTH:-}" ] && RUN_AUTH=
+# results: .build/vm-tier, or .build/vm-auth for a run of the auth tests alone (the two may
+# run at once)
+OUT=$ROOT/.build/vm-tier
+[ -z "$RUN_VM$RUN_GUEST" ] && [ -n "$RUN_AUTH" ] && OUT=$ROOT/.build/vm-auth
+rm -rf "$OUT"; mkdir -p "$OUT"
 if grep -qw device-mapper /proc/misc 2>/dev/null && [ -z "${CINDERKIT_FORCE_VM:-}" ]; then
   echo "[vm-tier] this host has device-mapper: running the VM tier here (CINDERKIT_FORCE_VM=1 to use the VM)"
   cd "$ROOT"
