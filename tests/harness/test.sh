@@ -34,6 +34,9 @@ why_not() {  # why_not TIER -> prints a reason when the tier cannot run here
       if ! has_dm; then
         command -v qemu-system-x86_64 >/dev/null || { echo "no device-mapper and no qemu-system-x86_64 for the VM"; return; }
         ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "no device-mapper and no kernel image for the VM (linux-image-amd64)"; return; }
+        if [ "$1" = vm-auth ]; then
+          ls /boot/vmlinuz-"${VM_AUTH_KERNEL:-6.12}"* >/dev/null 2>&1 || { echo "no kernel ${VM_AUTH_KERNEL:-6.12} in /boot for the DH-HMAC-CHAP tests (linux-image-6.12-amd64, bookworm-security; or set VM_AUTH_KERNEL)"; return; }
+        fi
       fi ;;
     host)
       command -v lvcreate >/dev/null || { echo "lvm2 is not installed"; return; }
