@@ -14,7 +14,7 @@ import os
 import pytest
 
 from support import LoopVG, Play, pattern, run_module, sh
-from test_attachment import read_pattern
+from test_attachment import OFFSETS, PIECE, ok, read_pattern
 
 MiB = 1024 ** 2
 SIZE = 64 * MiB
@@ -37,14 +37,6 @@ def authenv(kernel_targets):
     vg.close()
 
 
-def ok(module, **args):
-    check = args.pop('_check', False)
-    diff = args.pop('_diff', False)
-    res = run_module(module, args, check=check, diff=diff)
-    assert not res.failed, '%s failed: %s' % (module, json.dumps(res, default=str)[-3000:])
-    return res
-
-
 def gen_key(nqn):
     return sh(['nvme', 'gen-dhchap-key', '--key-length=32', '--hmac=0', '--nqn', nqn]).stdout.strip()
 
@@ -54,7 +46,6 @@ def volume(vg, backend, name, seed):
     data = pattern(seed, 3 * 16 * MiB)
     fd = os.open(path, os.O_WRONLY)
     try:
-        from test_attachment import OFFSETS, PIECE
         for i, off in enumerate(OFFSETS):
             os.pwrite(fd, data[i * PIECE:(i + 1) * PIECE], off)
         os.fsync(fd)
