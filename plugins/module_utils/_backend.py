@@ -27,7 +27,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    InvalidParameter, MissingDependency, TargetUnavailable)
+    CinderkitError, InvalidParameter, MissingDependency, TargetUnavailable)
 
 NVMET_PROTOCOLS = ('nvmet_tcp', 'nvmet_rdma')
 
@@ -142,7 +142,21 @@ class Backend(object):
         stats['multiattach'] = multiattach
         stats['pools'] = [dict(pool, multiattach=bool(pool.get('multiattach')) and multiattach)
                           for pool in stats.get('pools') or []]
+        stats['dhchap_support'] = self.dhchap_support()
         return stats
+
+    def dhchap_support(self):
+        """Whether exports of this pair can authenticate NVMe hosts (DH-HMAC-CHAP) on the
+        running kernel: False for helpers without it, None when the kernel cannot tell."""
+        if self.target_name() in (None, 'native'):
+            return False
+        try:
+            helper = self.target()
+        except CinderkitError:
+            return False
+        if not helper.supports('dhchap'):
+            return False
+        return helper.dhchap_support()[0]
 
     # -- what holds a volume on the target side ----------------------------------------
     def export_holders(self):

@@ -94,6 +94,13 @@ ansible_facts:
               (C(tgtadm), C(lioadm), C(nvmet); not RBD served natively). Each pool's C(multiattach)
               says the same.
           type: bool
+        dhchap_support:
+          description:
+            - Whether exports can authenticate NVMe hosts (DH-HMAC-CHAP, M(cinderkit.storage.export)
+              O(cinderkit.storage.export#module:auth.method=dhchap)) on the running kernel - true only
+              for C(nvmet) on a kernel with C(CONFIG_NVME_TARGET_AUTH) (Debian's 6.12, not 6.1);
+              null when the kernel cannot tell (nvmet not loaded and no kernel config in /boot).
+          type: bool
         pools:
           description:
             - One pool per backend pool, with C(pool_name), C(total_capacity_gb), C(free_capacity_gb),
