@@ -30,7 +30,22 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MODE=${1:-}
 shift || true
 
-KERNEL=${VM_KERNEL:-$(ls -1v /boot/vmlinuz-* 2>/dev/null | tail -1)}
+# VM_KERNEL: a path, or a version prefix (6.12 -> the newest /boot/vmlinuz-6.12*).  Default: the
+# kernel of Debian's linux-image-amd64 (6.1 on bookworm), so that installing 6.12 for the
+# nvmet-auth tests changes nothing else; else the newest kernel in /boot.
+default_kernel() {
+  local dep
+  dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | grep -o 'linux-image-[^ ,(]*' | head -1)
+  dep=${dep#linux-image-}
+  if [ -n "$dep" ] && [ -e "/boot/vmlinuz-$dep" ]; then echo "/boot/vmlinuz-$dep"; return; fi
+  ls -1v /boot/vmlinuz-* 2>/dev/null | tail -1
+}
+case "${VM_KERNEL:-}" in
+  "") KERNEL=$(default_kernel) ;;
+  /*) KERNEL=$VM_KERNEL ;;
+  *) KERNEL=$(ls -1v /boot/vmlinuz-"$VM_KERNEL"* 2>/dev/null | tail -1)
+     [ -n "$KERNEL" ] || { echo "vm.sh: VM_KERNEL=$VM_KERNEL: no /boot/vmlinuz-$VM_KERNEL* (apt-get install linux-image-$VM_KERNEL-amd64)" >&2; exit 2; } ;;
+esac
 [ -n "$KERNEL" ] || { echo "vm.sh: no kernel in /boot (apt-get install linux-image-amd64)" >&2; exit 2; }
 KVER=${KERNEL##*/vmlinuz-}
 MEM=${VM_MEM:-2G}
