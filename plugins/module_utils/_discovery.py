@@ -14,7 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._converge import Task
-from ansible_collections.cinderkit.storage.plugins.module_utils._errors import InvalidParameter
+from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
+    CinderkitError, InvalidParameter)
 from ansible_collections.cinderkit.storage.plugins.module_utils.targets import (
     Chap, GENERATED_PASSWORD_LEN, GENERATED_USERNAME_LEN, chap_problem, generate_secret)
 
@@ -128,8 +129,19 @@ class DiscoveryTask(Task):
 
     def apply(self):
         self.helper.ensure_writable()
-        self.helper.set_discovery_auth(self.want)
-        self.helper.commit()
+        try:
+            self.helper.set_discovery_auth(self.want)
+        except CinderkitError as exc:
+            exc.result['changed'] = True        # some attributes may be written already
+            exc.msg += '; discovery CHAP may be set in part: run the task again'
+            raise
+        try:
+            self.helper.commit()
+        except CinderkitError as exc:
+            exc.result['changed'] = True
+            exc.msg += ('; discovery CHAP is set live but not saved: it is lost at the next '
+                        'restart of the target unless the task runs again')
+            raise
 
     def result(self, changed):
         out = view(self.want, secrets=True)

@@ -905,7 +905,8 @@ class LVMDriver(VolumeDriver):
                 '' if not suspended else '; suspended and resumed: %s' % ', '.join(suspended))
             if not_resumed:
                 failure.msg += '; STILL SUSPENDED: %s: run dmsetup resume on them' % ', '.join(not_resumed)
-            failure.result['changed'] = bool(left) or bool(not_resumed)
+            # lvcreate ran (and lvremove undid it), or a device is left suspended: say so
+            failure.result['changed'] = bool(made) or bool(not_resumed)
             raise failure
         if not_resumed:
             raise CinderkitError('group snapshot %s was made, but member device(s) %s did not '
