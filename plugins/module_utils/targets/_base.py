@@ -598,18 +598,21 @@ class Target(object):
     def check_transport(self):
         """Check (before changes, read-only) that every portal can carry the protocol:
         an RDMA protocol needs an RDMA device on each portal's network device."""
-        if self.protocol not in self.RDMA_PROTOCOLS:
+        if self.protocol not in self.RDMA_PROTOCOLS or getattr(self, '_transport_checked', False):
             return
         from ansible_collections.cinderkit.storage.plugins.module_utils.targets._rdma import (
-            rdma_problem)
+            rdma_problem, rdma_netdevs)
+        devs = rdma_netdevs()
+        netdevs = {}
         for portal in self.portals():
             address = portal.rpartition(':')[0]
-            problem = rdma_problem(self.runner, address)
+            problem = rdma_problem(self.runner, address, devs=devs, netdevs=netdevs)
             if problem:
                 raise InvalidParameter('backend.target_protocol', '%s exports need RDMA: %s'
                                        % (self.protocol, problem),
                                        'use target_protocol %s, or bring up an RDMA device'
                                        % ('iscsi' if self.protocol == 'iser' else 'nvmet_tcp'))
+        self._transport_checked = True      # once per task: plan, then the preflight
 
     # -- shared pieces -----------------------------------------------------------
     def acl_for(self, spec, actual):

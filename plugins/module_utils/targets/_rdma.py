@@ -40,29 +40,38 @@ def rdma_netdevs(root=SYS_IB):
     return out
 
 
-def netdev_of(runner, address):
-    """The network device that holds ``address`` on this host, or None."""
+def _addresses(runner):
+    """{local address: network device} of this host, from one ``ip -j addr``."""
     res = runner.run(['ip', '-j', 'addr', 'show'], check=False)
     try:
         links = json.loads(res.stdout or '[]')
     except ValueError:
-        return None
-    want = address.strip('[]')
+        return {}
+    out = {}
     for link in links:
         for info in link.get('addr_info') or ():
-            if info.get('local') == want:
-                return link.get('ifname')
-    return None
+            if info.get('local'):
+                out.setdefault(info['local'], link.get('ifname'))
+    return out
 
 
-def rdma_problem(runner, address, root=SYS_IB):
-    """Why ``address`` cannot carry RDMA, or None."""
-    devs = rdma_netdevs(root)
+def rdma_problem(runner, address, root=SYS_IB, devs=None, netdevs=None):
+    """Why ``address`` cannot carry RDMA, or None.
+
+    ``devs``: rdma_netdevs() read once for several addresses; ``netdevs``: a dict that
+    keeps the addresses' network devices between calls (one ``ip -j addr`` per task).
+    """
+    if devs is None:
+        devs = rdma_netdevs(root)
     if not devs:
         return 'this host has no RDMA device; %s' % SOFT_ROCE
     if address in ANY:
         return None
-    netdev = netdev_of(runner, address)
+    if netdevs is None:
+        netdevs = {}
+    if '_all' not in netdevs:
+        netdevs['_all'] = _addresses(runner)
+    netdev = netdevs['_all'].get(address.strip('[]'))
     if netdev is None:
         return 'the address %s is not on this host' % address
     if netdev not in devs:
