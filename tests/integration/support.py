@@ -230,6 +230,20 @@ class Play(object):
             return [json.loads(line) for line in fh if line.strip()]
 
 
+def block_device_ready(dev):
+    """True once ``dev`` has a size and opens: a SCSI disk shows in sysfs and /dev before
+    its first revalidation ends, and opening it then fails with ENXIO."""
+    name = os.path.basename(os.path.realpath(dev))
+    try:
+        with open('/sys/class/block/%s/size' % name) as fh:
+            if int(fh.read().strip() or 0) <= 0:
+                return False
+        os.close(os.open(dev, os.O_RDONLY))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def pattern(seed, size):
     """Deterministic pseudo-random bytes for data checks.
 

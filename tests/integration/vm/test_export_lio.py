@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from support import LoopVG, pattern, run_module, sh
+from support import LoopVG, block_device_ready, pattern, run_module, sh
 
 MiB = 1024 ** 2
 PORTAL = '127.0.0.1:3260'
@@ -107,7 +107,7 @@ def session_device(iqn, timeout=30):
         for b in block:
             if b.startswith(iqn):
                 m = re.search(r'Attached scsi disk (\w+)', b)
-                if m and os.path.exists('/dev/' + m.group(1)):
+                if m and block_device_ready('/dev/' + m.group(1)):
                     return '/dev/' + m.group(1)
         time.sleep(0.3)
     raise AssertionError('no SCSI disk for %s after %ss' % (iqn, timeout))

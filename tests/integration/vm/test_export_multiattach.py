@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from support import LoopVG, pattern, run_module, sh
+from support import LoopVG, block_device_ready, pattern, run_module, sh
 
 MiB = 1024 ** 2
 PORTAL = '127.0.0.1:3260'
@@ -108,7 +108,7 @@ def session_device(iqn, iface, timeout=30):
                 continue
             for blk in glob.glob(os.path.join(sess, 'device', 'target*', '*', 'block', '*')):
                 dev = '/dev/' + os.path.basename(blk)
-                if os.path.exists(dev):
+                if block_device_ready(dev):
                     return dev
         time.sleep(0.3)
     raise AssertionError('no SCSI disk for %s through %s after %ss' % (iqn, iface, timeout))
@@ -221,7 +221,7 @@ def namespace_device(nqn, timeout=30):
             except OSError:
                 continue
             for entry in os.listdir(sub):
-                if entry.startswith('nvme') and 'n' in entry[4:] and os.path.exists('/dev/' + entry):
+                if entry.startswith('nvme') and 'n' in entry[4:] and block_device_ready('/dev/' + entry):
                     return '/dev/' + entry
         time.sleep(0.3)
     raise AssertionError('no namespace device for %s' % nqn)

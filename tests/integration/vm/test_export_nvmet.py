@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support import ROOT, LoopVG, pattern, run_module, sh
+from support import ROOT, LoopVG, block_device_ready, pattern, run_module, sh
 
 MiB = 1024 ** 2
 PORT = 4420
@@ -81,7 +81,7 @@ def namespace_device(nqn, timeout=30):
             except OSError:
                 continue
             for entry in os.listdir(sub):
-                if entry.startswith('nvme') and 'n' in entry[4:] and os.path.exists('/dev/' + entry):
+                if entry.startswith('nvme') and 'n' in entry[4:] and block_device_ready('/dev/' + entry):
                     return '/dev/' + entry
         time.sleep(0.3)
     raise AssertionError('no namespace device for %s' % nqn)
