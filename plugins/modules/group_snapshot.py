@@ -23,12 +23,13 @@ description:
   - LVM - every member's device-mapper device is suspended (in sorted order) before the first
     snapshot is taken, then each is snapshotted and all are resumed; the resume is guaranteed,
     every step has a timeout, and a failure part-way removes the member snapshots already made.
-    CoW space for all thick members is checked before the first suspend. A suspend waits for
-    the I/O in flight and freezes a mounted file system.
-  - LVM thin members must be inactive (they then have no I/O to hold back); active thin members
-    are refused before any change, because LVM cannot make a thin snapshot of an origin that is
-    held suspended (it skips the thin pool's message and the pool's transaction id falls out of
-    step).
+    CoW space for all members that get a CoW snapshot is checked before the first suspend. A
+    suspend waits for the I/O in flight and freezes a mounted file system.
+  - LVM thin members that are active get a CoW snapshot of the thin volume, sized as a thick
+    one and taken from the volume group's free space, because LVM cannot make a thin snapshot
+    of an origin that is held suspended (it skips the thin pool's message and the pool's
+    transaction id falls out of step). Inactive thin members have no I/O to hold back and get
+    thin snapshots.
   - RBD - not supported yet (the task fails saying so).
   - C(file) driver - writes to files cannot be suspended; the driver takes a read lease on
     every member (the kernel then blocks any new open for writing), so a member open for

@@ -734,7 +734,8 @@ class LVMDriver(VolumeDriver):
         snap_tags = [t for t in self.lv(snap.extra['lv_name']).tags
                      if t.startswith('ck.') and not t.startswith(TAG_KIND + '=')]
         self.lvm.lvconvert_merge(snap.extra['lv_name'])
-        if not vol.thin and lv.active:
+        if not snap.thin and lv.active:
+            # (a CoW snapshot: of a thick volume, or a group snapshot of an active thin one)
             # a merge of an active origin finishes in the background; cycle it and wait
             # (the wait's last query is the fresh state)
             self.lvm.lvchange(volume_name, '--activate', 'n')
@@ -786,15 +787,35 @@ class LVMDriver(VolumeDriver):
             self.lvm.addtags(vol, delete=['%s=%s' % (TAG_GROUP, name)])
         self.refresh()
 
+    def _cow_members(self, members):
+        """The members whose group snapshot is a CoW snapshot: the thick ones, and the thin
+        ones that are active on a host with device-mapper.
+
+        Measured (LVM 2.03.16, Debian bookworm): lvcreate of a THIN snapshot whose origin is
+        already suspended skips its own suspend, and with it the thin pool's create_snap
+        message; the metadata then says transaction N+1 while the pool's kernel state stays at
+        N, and every later thin command of the pool fails.  A CoW snapshot of the same
+        suspended thin origin (``lvcreate -s -L``) takes the thick path (its tables load on
+        resume), keeps the pool's transaction id in step, merges back (revert) and is read
+        like any thick snapshot; it takes its CoW space from the volume group, as a thick
+        one does.  An inactive thin member has no I/O to hold back: it gets a thin snapshot.
+        """
+        inv = self.get_inventory()
+        dm = dm_available()
+        return set(v for v in members
+                   if not inv.volumes[v].thin or (dm and self.lv(v).active))
+
     def check_group_snapshot(self, group, members, export_holder=None):
-        """Before any change: names LVM and the kernel take, CoW space for EVERY thick
-        member (one shortfall would otherwise leave a half-made group snapshot), and
-        dmsetup when a member is active."""
+        """Before any change: names LVM and the kernel take, CoW space for EVERY member that
+        gets a CoW snapshot (thick ones, and active thin ones: ``_cow_members``; one shortfall
+        would otherwise leave a half-made group snapshot), and dmsetup when a member is
+        active."""
         inv = self.get_inventory()
         cow = 0
+        cow_members = self._cow_members(members)
         for vol in sorted(members):
             v = inv.volumes[vol]
-            if v.thin:
+            if vol not in cow_members:
                 continue
             for what, lv, suffix in (('volume', vol, '-real'),
                                      ('name', escape_snapshot(members[vol]), '-cow')):
@@ -807,22 +828,10 @@ class LVMDriver(VolumeDriver):
             cow += self.snapshot_cow_bytes(v.size_bytes)
         vg = self._get_vg()
         if cow > vg.free:
-            raise Conflict('volume group %r has %s free; the snapshots of the thick members of group '
-                           '%s need %s of CoW space. Nothing was changed; free space or add a PV'
+            raise Conflict('volume group %r has %s free; the snapshots of the members of group '
+                           '%s (thick, and active thin) need %s of CoW space. Nothing was changed; '
+                           'free space or add a PV'
                            % (self.vg_name, human(vg.free), group.name, human(cow)))
-        active_thin = sorted(v for v in members if inv.volumes[v].thin and self.lv(v).active)
-        if dm_available() and active_thin:
-            # Measured (LVM 2.03.16, Debian bookworm): lvcreate of a thin snapshot whose origin
-            # is already suspended skips its own suspend, and with it the thin pool's
-            # create_snap message; the metadata then says transaction N+1 while the pool's
-            # kernel state stays at N, and every later thin command of the pool fails.  A
-            # thick snapshot takes another path (the new tables load on resume) and works.
-            raise NotSupported(
-                'a crash-consistent group snapshot of active thin volumes (%s) is not supported: '
-                'LVM cannot make a thin snapshot of an origin that is held suspended (it skips the '
-                "thin pool's message and the pool's transaction id falls out of step). Deactivate "
-                'the thin members (nothing writes to them then), or use thick volumes; nothing '
-                'was changed' % ', '.join(active_thin))
         if dm_available() and any(self.lv(v).active for v in members):
             self.runner.which('dmsetup')
 
@@ -831,7 +840,7 @@ class LVMDriver(VolumeDriver):
                                             '%s=%s' % (TAG_GSNAP_GROUP, group)]
         # (LVM 2.03 does not scan LVs for PVs, scan_lvs=0: the suspended members are not read)
         v = self.get_inventory().volumes[vol]
-        if v.thin:
+        if vol not in self._cow_members([vol]):
             return self.lvm.lvcreate_argv(escape_snapshot(snap_name), snapshot_of=vol, tags=tags,
                                           extra=('--setactivationskip', 'y'))
         return self.lvm.lvcreate_argv(escape_snapshot(snap_name), self.snapshot_cow_bytes(v.size_bytes),
@@ -854,8 +863,9 @@ class LVMDriver(VolumeDriver):
         hence before W1's member was suspended (after its suspend nothing completes there
         until its own snapshot point).  That is the cut a power loss at one instant gives.
 
-        Thin members must be inactive (``check_group_snapshot`` says why): an inactive member
-        has no device, hence no I/O, and its thin snapshot is consistent as it is.
+        An active thin member gets a CoW snapshot (``_cow_members`` says why: LVM cannot
+        make a thin snapshot of a held-suspended origin); an inactive one has no device,
+        hence no I/O, and gets a thin snapshot, consistent as it is.
 
         Every call has a timeout; the resumes run in a ``finally``.  A failure part-way
         removes the member snapshots already made (all or none), and the error says so.
