@@ -21,6 +21,7 @@ __metaclass__ = type
 import copy
 import glob
 import os
+import re
 import socket
 import stat
 
@@ -120,7 +121,8 @@ def find_attached(brick, connector, conn, use_multipath):
         if proto == 'RBD':
             pool, image = d['name'].split('/')
             link = connector.get_rbd_device_name(pool, image)
-            return Attached([os.path.realpath(link)] if _is_block(link) else [])
+            # the path: os-brick's /dev/rbd/POOL/IMAGE, as its connect returns it
+            return Attached([os.path.realpath(link)], path=link) if _is_block(link) else Attached()
         return Attached([d['device_path']] if _is_block(d['device_path']) else [])
     except CinderkitError:
         raise
@@ -276,6 +278,15 @@ def _check_paths(p):
                                    'leave it out to use this host\'s')
     if p['device_scan_attempts'] < 1:
         raise InvalidParameter('device_scan_attempts', 'must be 1 or more')
+    opts = p.get('rbd_map_options')
+    if opts is not None and not RBD_MAP_OPTIONS.match(opts):
+        raise InvalidParameter('rbd_map_options', 'must be comma-separated krbd map options '
+                               '(NAME or NAME=VALUE of letters, digits, "-", "_", ".", ":"), not %r'
+                               % opts, 'e.g. ms_mode=secure')
+
+
+# krbd map options (rbd(8) "Kernel rbd (krbd) options"): name[=value],...
+RBD_MAP_OPTIONS = re.compile(r'^[A-Za-z0-9_]+(=[A-Za-z0-9_.:-]+)?(,[A-Za-z0-9_]+(=[A-Za-z0-9_.:-]+)?)*$')
 
 
 def _connection(m):
@@ -284,7 +295,7 @@ def _connection(m):
         m.add_secret(s)
     _check_paths(p)
     if p['state'] == 'connector':
-        for key in ('connection_info', 'rbd_keyring_file'):
+        for key in ('connection_info', 'rbd_keyring_file', 'rbd_map_options'):
             if p.get(key) is not None:
                 raise InvalidParameter(key, 'does not apply with state: connector')
         return None
@@ -293,6 +304,8 @@ def _connection(m):
                                'pass the connection_info the export module returned; use '
                                "state: connector to read this host's connector properties")
     conn = check_connection_info(p['connection_info'])
+    if p.get('rbd_map_options') is not None and conn.protocol != 'RBD':
+        raise InvalidParameter('rbd_map_options', 'only applies to rbd connections')
     path = p.get('rbd_keyring_file')
     if path:
         if conn.protocol != 'RBD':
@@ -330,7 +343,7 @@ class AttachTask(Task):
             raise CinderkitError('the attachment module must run as root (become: true): os-brick '
                                  'logs in, scans and flushes devices with root privileges')
         require_tools(m.runner, self.conn, p['use_multipath'])
-        self.brick = Brick(m.runner, p['lock_path'])
+        self.brick = Brick(m.runner, p['lock_path'], rbd_map_options=p.get('rbd_map_options'))
         if p.get('my_ip'):
             my_ip = p['my_ip']
         else:

@@ -58,8 +58,9 @@ class Brick(object):
     """os-brick loaded and set up for this process: in-process privsep, a lock path,
     logs captured instead of printed, commands recorded in the task's runner."""
 
-    def __init__(self, runner, lock_path):
+    def __init__(self, runner, lock_path, rbd_map_options=None):
         self.runner = runner
+        self.rbd_map_options = rbd_map_options
         for tools in list(TOOLS.values()) + [MULTIPATH_TOOLS]:
             runner.packages.update(dict(tools))     # a missing tool names its package
         mods = _BRICK.get('mods')
@@ -88,6 +89,7 @@ class Brick(object):
 
     # set by the planner while it connects or disconnects: what os-brick runs then changes state
     writing = False
+    rbd_map_options = None      # krbd map options for ``rbd map`` (the attachment's option)
 
     def execute(self, *cmd, **kwargs):
         """os-brick's executor (oslo.concurrency's ``processutils.execute`` contract), run by
@@ -108,6 +110,10 @@ class Brick(object):
             ok_codes = tuple(check) if isinstance(check, (list, tuple)) else (int(check),)
         attempts = max(1, int(kwargs.get('attempts') or 1))
         env = kwargs.get('env_variables') or None
+        if self.rbd_map_options and cmd[:2] in (('rbd', 'map'), ('rbd', 'device')):
+            # os-brick's RBD connector has no map options and writes its own ceph.conf: the
+            # rbd CLI takes them from CEPH_ARGS (a v2-only cluster needs ms_mode for krbd)
+            env = dict(env or {}, CEPH_ARGS='--rbd_default_map_options=%s' % self.rbd_map_options)
         for attempt in range(attempts):
             res = self.runner.run(argv, write=self.writing, check=False,
                                   stdin=kwargs.get('process_input'), env=env,
@@ -141,6 +147,9 @@ class Brick(object):
         if isinstance(exc, self.exception.VolumeDeviceNotFound):
             hint = ('; no device appeared - wrong CHAP credentials, an export whose ACL lacks '
                     "this host's initiator, or an unreachable target")
+        elif 'ms_mode mismatch' in detail:
+            hint = ('; the kernel rbd client speaks messenger v1 unless told otherwise: for a '
+                    'cluster on messenger v2 set rbd_map_options: ms_mode=secure (or prefer-crc)')
         log = [redact_text(line, self.runner.secrets) for line in self.log.lines]
         return CinderkitError('%s failed: %s%s' % (what, detail, hint), brick_log=log)
 

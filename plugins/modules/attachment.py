@@ -97,6 +97,14 @@ options:
         sends key material). Without it the C(rbd) command uses the usual
         C(/etc/ceph/CLUSTER.client.USER.keyring).
     type: path
+  rbd_map_options:
+    description:
+      - RBD only. Kernel rbd (krbd) map options, comma-separated, as C(rbd device map -o) takes
+        them (rbd(8)), e.g. V(ms_mode=secure) for a cluster whose monitors speak messenger v2
+        only. os-brick's RBD connector has no such option; they reach C(rbd map) through
+        C(CEPH_ARGS) (C(--rbd_default_map_options)), never a shell.
+      - Without it krbd speaks messenger v1, which a v2-only cluster refuses (the error says so).
+    type: str
   force:
     description: With V(absent), detach even when flushing the device fails (data may be lost).
     type: bool
@@ -238,6 +246,7 @@ def main():
             my_ip=dict(type='str'),
             host=dict(type='str'),
             rbd_keyring_file=dict(type='path', no_log=False),
+            rbd_map_options=dict(type='str'),
             force=dict(type='bool', default=False),
         ),
         with_backend=False,

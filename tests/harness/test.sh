@@ -83,9 +83,10 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     host)     echo "$PYTEST -q -ra -n 2 --durations=15 tests/integration/host" ;;
     contract) echo "$PYTEST -q -ra tests/integration/contract" ;;  # one process: one Ceph cluster
     vm)       echo "env VM_SKIP_AUTH=1 tests/harness/vm-tier.sh" ;;
-    # the NVMe DH-HMAC-CHAP tests in a guest on VM_AUTH_KERNEL (6.12): last in the host stream,
+    # the NVMe DH-HMAC-CHAP tests (and the RBD attachment, with its own Ceph) in a guest on
+    # VM_AUTH_KERNEL (6.12): last in the host stream,
     # where the host tiers have left the CPU to it
-    vm-auth)  echo "tests/harness/vm-tier.sh tests/integration/vm/test_nvmet_auth.py" ;;
+    vm-auth)  echo "tests/harness/vm-tier.sh tests/integration/vm/test_nvmet_auth.py tests/integration/vm/test_attach_rbd.py" ;;
     molecule) echo "tests/harness/molecule.sh" ;;
     bench)    echo "env BENCH_QUICK=1 bench/run.sh" ;;
     *) return 1 ;;

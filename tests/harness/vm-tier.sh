@@ -11,17 +11,20 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN_VM=1 RUN_GUEST=1 VM_DEFAULT=tests/integration/vm GUEST_DEFAULT=tests/integration/guest
 # The NVMe in-band authentication tests need a kernel with NVME_TARGET_AUTH (Debian 6.12;
 # bookworm's default 6.1 has none): a second guest boots VM_AUTH_KERNEL for them alone.
-AUTH_TESTS=tests/integration/vm/test_nvmet_auth.py RUN_AUTH=1
+# The RBD attachment test (a Ceph cluster of its own in the guest, a minute to start) rides in
+# the same second guest: make test runs that one in the host stream, beside the guest stream.
+AUTH_TESTS="tests/integration/vm/test_nvmet_auth.py tests/integration/vm/test_attach_rbd.py" RUN_AUTH=1
 VM_AUTH_KERNEL=${VM_AUTH_KERNEL:-6.12}
 for a in "$@"; do
   case "$a" in
     tests/integration/guest*) RUN_VM= VM_DEFAULT= GUEST_DEFAULT= RUN_AUTH= ;;
-    "$AUTH_TESTS"*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_VM= ;;
+    tests/integration/vm/test_nvmet_auth.py*|tests/integration/vm/test_attach_rbd.py*)
+      RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_VM= ;;
     tests/*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_AUTH= ;;
   esac
 done
 IGNORE_AUTH=
-[ -n "$VM_DEFAULT" ] && IGNORE_AUTH=--ignore=$AUTH_TESTS
+if [ -n "$VM_DEFAULT" ]; then for t in $AUTH_TESTS; do IGNORE_AUTH="$IGNORE_AUTH --ignore=$t"; done; fi
 # make test runs the auth guest as a tier of its own (vm-auth), beside the guest stream
 [ -n "${VM_SKIP_AUTH:-}" ] && RUN_AUTH=
 # results: .build/vm-tier, or .build/vm-auth for a run of the auth tests alone (the two may

@@ -238,8 +238,11 @@ def _env_of(harness_env):
     return out
 
 
-def cluster():
-    """Start the cluster (or reuse one), yield a ``Ceph``, stop it.  Fails, never skips."""
+def cluster(base='/var/tmp'):
+    """Start the cluster (or reuse one), yield a ``Ceph``, stop it.  Fails, never skips.
+
+    ``base``: where its data directory goes (the VM tier gives its ext4 scratch disk:
+    bluestore needs O_DIRECT, which the guest's RAM overlays lack)."""
     if rados is None:
         pytest.fail('python3-rados/python3-rbd are not importable from %s (make setup links them '
                     'into the venv)' % os.environ.get('VIRTUAL_ENV', 'this interpreter'))
@@ -253,8 +256,8 @@ def cluster():
         env['CINDERKIT_CEPH_DIR'] = reuse
         data_dir, owned = reuse, False
     else:
-        os.makedirs('/var/tmp', exist_ok=True)
-        data_dir = tempfile.mkdtemp(prefix='cinderkit-ceph-', dir='/var/tmp')
+        os.makedirs(base, exist_ok=True)
+        data_dir = tempfile.mkdtemp(prefix='cinderkit-ceph-', dir=base)
         v2 = free_block(13300, 1)
         osd = free_block(16800, 200)
         env.update(CINDERKIT_CEPH_DIR=data_dir, CINDERKIT_CEPH_V2_PORT=str(v2),

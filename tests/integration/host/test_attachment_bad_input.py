@@ -118,6 +118,10 @@ BAD = [
      ['rbd_keyring_file', 'only applies to rbd']),
     ('unreadable-keyring', dict(connection_info=rbd(), rbd_keyring_file='/nonexistent/keyring'),
      ['cannot read /nonexistent/keyring']),
+    ('map-options-for-iscsi', dict(connection_info=iscsi(), rbd_map_options='ms_mode=secure'),
+     ['rbd_map_options', 'only applies to rbd']),
+    ('map-options-shell', dict(connection_info=rbd(), rbd_map_options='ms_mode=secure; reboot'),
+     ['rbd_map_options', 'comma-separated krbd map options', 'ms_mode=secure']),
     ('no-scan-attempts', dict(connection_info=iscsi(), device_scan_attempts=0),
      ['device_scan_attempts']),
 ]

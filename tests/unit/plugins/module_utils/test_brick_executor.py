@@ -62,3 +62,23 @@ def test_a_missing_tool_names_its_package_and_a_shell_is_refused():
     assert 'open-iscsi' in info.value.msg
     with pytest.raises(CinderkitError):
         b.execute('echo hi', shell=True)
+
+
+def test_rbd_map_options_reach_rbd_map_only_through_ceph_args(tmp_path):
+    """``rbd map`` gets CEPH_ARGS with the map options; other commands do not."""
+    fake = tmp_path / 'rbd'
+    fake.write_text('#!/bin/sh\necho "$1 ${CEPH_ARGS:-none}"\n')
+    fake.chmod(0o755)
+    runner = CommandRunner()
+    b = brick(runner)
+    b.rbd_map_options = 'ms_mode=secure'
+    import os
+    path = os.environ['PATH']
+    os.environ['PATH'] = '%s:%s' % (tmp_path, path)
+    try:
+        assert b.execute('rbd', 'map', 'img')[0] == 'map --rbd_default_map_options=ms_mode=secure\n'
+        assert b.execute('rbd', 'showmapped')[0] == 'showmapped none\n'
+        b.rbd_map_options = None
+        assert b.execute('rbd', 'map', 'img')[0] == 'map none\n'
+    finally:
+        os.environ['PATH'] = path
