@@ -30,7 +30,7 @@ description:
     of an origin that is held suspended (it skips the thin pool's message and the pool's
     transaction id falls out of step). Inactive thin members have no I/O to hold back and get
     thin snapshots.
-  - RBD - librbd's group snapshot (C(rbd group snap create)): librbd asks every member's
+  - RBD - librbd's group snapshot (C(rbd group snap create)), where librbd asks every member's
     clients to quiesce, takes every member's exclusive lock (so no client writes until the
     last member snapshot is made) and snapshots each member in the group snapshot namespace.
     A member in use without the exclusive-lock feature is refused before any change (librbd

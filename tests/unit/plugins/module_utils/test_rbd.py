@@ -102,7 +102,8 @@ def gsnap(snap_id, group, name, pool=1):
 
 
 def test_group_directory_and_record_parse():
-    enc = lambda s: len(s).to_bytes(4, 'little') + s.encode()   # noqa: E731
+    def enc(value):
+        return len(value).to_bytes(4, 'little') + value.encode()
     omap = {'name_g': enc('abc1'), 'id_abc1': enc('g'), 'name_bad': b'\x09\x00', 'name_h': enc('x2')}
     assert _rbd.parse_group_directory(omap) == {'g': 'abc1', 'h': 'x2'}
     rec = _rbd.parse_record({'group.g': b'{"id": "abc1"}', 'group.x': b'not json',
@@ -124,7 +125,7 @@ def test_read_groups_ownership_by_recorded_id():
     # a group snapshot of our group the record does not name; another pool's is not ours
     assert foreign_gsnaps == {'hand': 'g'}
     # negative control: without the record every group is foreign
-    groups, foreign, members, _ = _rbd.read_groups(1, directory, {}, images)
+    groups, foreign, members, dummy = _rbd.read_groups(1, directory, {}, images)
     assert groups == {} and sorted(foreign) == ['empty', 'g', 'stale', 'theirs'] and members == []
 
 
