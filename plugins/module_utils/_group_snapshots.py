@@ -46,6 +46,13 @@ def plan_group_snapshot(driver, params, exported=None, export_holder=None):
     inv = driver.get_inventory()
     gs = inv.group_snapshots.get(name)
     p.before = gs
+    if gs is not None and gs.extra.get('foreign'):
+        raise Conflict('group snapshot %s of group %s was not made by cinderkit; it is left alone '
+                       '(never deleted or reverted to): choose another name; nothing was changed'
+                       % (name, gs.group))
+    if gs is None and group in inv.foreign_groups:
+        raise InvalidParameter('group', 'group %s was not made by cinderkit; cinderkit does not '
+                               'snapshot it' % group, 'snapshot a group of this collection')
     if gs is not None:
         if group and gs.group != group:
             raise InvalidParameter('group', 'group snapshot %s is a snapshot of group %s, not %s'
@@ -113,8 +120,9 @@ def plan_group_snapshot(driver, params, exported=None, export_holder=None):
                                'corrupts what the initiator caches. Remove the export first, or set '
                                'force: true; nothing was changed' % (vol, holder or 'live'))
             if volume.in_use:
-                raise Conflict('member volume %s is open (in use); detach it first, or set force: '
-                               'true; nothing was changed' % vol)
+                who = driver.in_use_holder(volume)
+                raise Conflict('member volume %s is open (in use%s); detach it first, or set force: '
+                               'true; nothing was changed' % (vol, ': %s' % who if who else ''))
         unchanged = unchanged and driver.snapshot_unchanged(snap)
     p.action = 'none' if unchanged else 'revert'
     return p

@@ -71,6 +71,10 @@ def plan_group(driver, runner, params, export_holder=None):
     if p.source is not None and state == 'absent':
         raise InvalidParameter('source', 'only with state=present', 'leave source out')
     inv = driver.get_inventory()
+    if name in inv.foreign_groups:
+        raise Conflict('group %s exists on backend %s but was not made by cinderkit; it is left '
+                       'alone (never changed or removed): choose another name; nothing was changed'
+                       % (name, driver.backend_name))
     group = inv.groups.get(name)
     p.before = group
     if state == 'absent':
@@ -156,6 +160,12 @@ def _check_members(driver, inv, name, volumes):
             else:
                 problems.append('%s: volume %s not found on backend %s; create it first or fix the name'
                                 % (param, vol, driver.backend_name))
+            continue
+        foreign = next((g for g in sorted(inv.foreign_groups)
+                        if vol in inv.foreign_groups[g].volumes), None)
+        if foreign is not None:
+            problems.append('%s: volume %s is in group %s, which cinderkit did not make; remove it '
+                            'from that group with the tool that made it first' % (param, vol, foreign))
             continue
         other = inv.group_of(vol)
         if other is not None and other != name:

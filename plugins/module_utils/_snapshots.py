@@ -100,7 +100,9 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
             raise Conflict('volume %s is exported; reverting it under an initiator corrupts what the '
                            'initiator caches. Remove the export first, or set force: true' % volume)
         if vol.in_use:
-            raise Conflict('volume %s is open (in use); detach it first, or set force: true' % volume)
+            who = driver.in_use_holder(vol)
+            raise Conflict('volume %s is open (in use%s); detach it first, or set force: true'
+                           % (volume, ': %s' % who if who else ''))
     p.action = 'none' if driver.snapshot_unchanged(snap) else 'revert'
     return p
 

@@ -19,7 +19,13 @@ description:
   - Membership converges to O(volumes) when it is given. Without O(volumes) an existing group's
     members are left as they are, and a new group starts empty.
   - The LVM driver records a group as a tag of its volume group and the members as LV tags; the
-    C(file) driver records both in its ownership record. The RBD driver has no groups yet.
+    C(file) driver records both in its ownership record.
+  - RBD - a group is a librbd group of the pool (C(rbd group ls) shows it), its members the
+    group's images. It is this collection's when the record object C(cinderkit.groups) of the
+    pool names it with the id librbd gave it; a group made by anyone else (or made again under
+    the same name) is never changed or removed, and its volumes cannot join a group here. A new
+    group from a group snapshot gets full sparse copies of the member snapshots (librbd 16.2
+    clones no group snapshot); one from a group gets copy-on-write clones.
 author:
   - cinderkit.storage maintainers (@cinderkit)
 extends_documentation_fragment:

@@ -30,7 +30,18 @@ description:
     of an origin that is held suspended (it skips the thin pool's message and the pool's
     transaction id falls out of step). Inactive thin members have no I/O to hold back and get
     thin snapshots.
-  - RBD - not supported yet (the task fails saying so).
+  - RBD - librbd's group snapshot (C(rbd group snap create)), where librbd asks every member's
+    clients to quiesce, takes every member's exclusive lock (so no client writes until the
+    last member snapshot is made) and snapshots each member in the group snapshot namespace.
+    A member in use without the exclusive-lock feature is refused before any change (librbd
+    could not hold its writes off), as is a group holding images this collection does not
+    manage (librbd would snapshot them too).
+  - RBD member snapshots live in librbd's group namespace, which librbd 16.2 opens by snapshot
+    id only (result key C(rbd_snap_id) of M(cinderkit.storage.snapshot)); so a volume made from
+    one is a full sparse copy, not a clone, it cannot be exported by itself, and a member cannot
+    be reverted alone (V(reverted) here rolls every member back, C(Group.rollback_to_snap), and
+    each member keeps its size). A group snapshot this collection did not make (one taken with
+    the C(rbd) CLI) is left alone and keeps its group from being deleted.
   - C(file) driver - writes to files cannot be suspended; the driver takes a read lease on
     every member (the kernel then blocks any new open for writing), so a member open for
     writing, or exported, is refused naming its holder, and the reflinks of all members
@@ -118,7 +129,7 @@ group_snapshot:
       description: Member volume name -> its member snapshot's name.
       type: dict
     paths:
-      description: Member volume name -> its member snapshot's device (or file) path, where it has one.
+      description: Member volume name -> its member snapshot's device (or file) path, where it has one (RBD member snapshots have none, null).
       type: dict
 commands:
   description: Commands this task ran.

@@ -41,11 +41,16 @@ default (a driver overrides what its backend needs; nobody probes with getattr):
 * ``check_group_snapshot(group, members, export_holder=None)``: raise before any change
   when a crash-consistent snapshot of ``group`` cannot be taken now (space for every
   member, members that cannot be frozen); default: no check.
+* ``in_use_holder(volume)``: who holds an in-use volume open, for refusal messages
+  (default None; RBD: its watchers' addresses).
 
 Capability ``groups`` (Cinder's generic volume groups): the inventory carries
 ``groups`` (name -> ``Group``) and ``group_snapshots`` (name -> ``GroupSnapshot``),
 read in the same one backend query; the member snapshots of a group snapshot are
-ordinary ``Snapshot`` records whose ``extra['group_snapshot']`` names it.
+ordinary ``Snapshot`` records whose ``extra['group_snapshot']`` names it.  A group on the
+backend that this collection did not make is in ``foreign_groups`` (the planners refuse
+to change it or take its volumes); a group snapshot it did not make carries
+``extra['foreign']`` (never deleted or reverted to).
 
 Drivers register with ``@register('name', aliases=(...))``.  The compliance
 test (tests/unit/.../test_compliance.py, ``make compliance``) walks the
@@ -266,7 +271,7 @@ class Inventory(object):
     """Everything one backend query returned, for one task."""
 
     def __init__(self, volumes=None, snapshots=None, unmanaged=None, internal=None, space=None,
-                 groups=None, group_snapshots=None):
+                 groups=None, group_snapshots=None, foreign_groups=None):
         self.volumes = volumes or {}        # name -> Volume (managed by this collection)
         self.snapshots = snapshots or {}    # name -> Snapshot (managed)
         self.unmanaged = unmanaged or {}    # name -> Volume|Snapshot not (yet) managed
@@ -274,6 +279,7 @@ class Inventory(object):
         self._space = space                 # dict, or a callable that returns it when first needed
         self.groups = groups or {}          # name -> Group (capability 'groups')
         self.group_snapshots = group_snapshots or {}    # name -> GroupSnapshot
+        self.foreign_groups = foreign_groups or {}      # name -> Group not made by cinderkit
 
     def group_of(self, volume):
         """The name of the group ``volume`` belongs to, or None (one group at most)."""
@@ -390,6 +396,9 @@ class VolumeDriver(object):
         return False
 
     def check_group_snapshot(self, group, members, export_holder=None):
+        return None
+
+    def in_use_holder(self, vol):
         return None
 
     def connection_info(self, name, connector=None):

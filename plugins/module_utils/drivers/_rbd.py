@@ -19,18 +19,36 @@ source and a copy-on-write child, flattened once the chain would exceed
 ``rbd_max_clone_depth`` (0: always a full, sparse copy).  A volume or
 snapshot that clones depend on is not deleted unless ``rbd_flatten_on_delete``
 asks to flatten the clones first.
+
+Groups (capability ``groups``) are librbd groups of the pool.  A group is ours when the
+record object ``cinderkit.groups`` (an omap in the pool, one key per group) names it with
+the id librbd gave it (read back from librbd's group directory, as the file driver keeps
+an inode): a group of the same name made by anyone else is never changed or removed.  A
+group snapshot is librbd's (``Group.create_snap``): librbd sends every member's clients
+a quiesce, takes every member's exclusive lock, snapshots each member in the group
+snapshot namespace and lets go, so the member snapshots are one crash-consistent cut.
+It is ours when the record names it (written before librbd makes it) with the mapping
+member volume -> member snapshot name.  librbd names a member snapshot
+``.group.<pool>_<group id>_<snap id>`` in its own namespace, where only its id reaches it:
+librbd 16.2 clones from user snapshots only (by name), so a volume made from a member
+snapshot is a full sparse copy of the snapshot opened by id, and a member reverts only
+with its whole group (``Group.rollback_to_snap``).  Everything comes with the one
+inventory query: the pool listing, the images' reads (each image's group and its
+snapshots with their group namespace), one omap read of the group directory and one of
+the record.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import math
 import os
 import time
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
-    CinderkitError, Conflict, InvalidParameter, NotFound)
+    CinderkitError, Conflict, InvalidParameter, NotFound, NotSupported)
 from ansible_collections.cinderkit.storage.plugins.module_utils._sizes import gb, human
 from ansible_collections.cinderkit.storage.plugins.module_utils._options import (
     cfg, common_opts, require_oslo, target_opts)
@@ -38,8 +56,8 @@ from ansible_collections.cinderkit.storage.plugins.module_utils import _copy
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._ceph import (  # noqa: F401 pylint: disable=unused-import
     HAS_RBD, CephClient, parse_mon_addr, rados, rbd, require_rbd, text)
 from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._base import (
-    GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, MiB, Inventory, Snapshot, Volume,
-    VolumeDriver, note_half_made, register, source_from_tag, source_tag)
+    GiB, KEY_KIND, KEY_SRC, KIND_SNAPSHOT, KIND_VOLUME, MiB, Group, GroupSnapshot, Inventory,
+    Snapshot, Volume, VolumeDriver, note_half_made, register, source_from_tag, source_tag)
 
 META_KIND = KEY_KIND
 META_SRC = KEY_SRC
@@ -49,6 +67,10 @@ CLONE_SNAP = '.clone_snap'          # Cinder's temporary snapshot a clone hangs 
 RESERVED_SUFFIXES = (CLONE_SNAP, '.deleted')
 MAX_NAME = 250
 LIST_THREADS = 8
+GROUP_RECORD = 'cinderkit.groups'   # omap: group.<name> -> {"id"}, gsnap.<group id>.<name> -> {...}
+GROUP_DIRECTORY = 'rbd_group_directory'     # librbd's: name_<name> -> id, id_<id> -> name
+OMAP_PAGE = 1000
+SNAP_NS_GROUP = 1                   # RBD_SNAP_NAMESPACE_TYPE_GROUP
 
 
 def rbd_opts():
@@ -131,10 +153,10 @@ class RBDImage(object):
     """What one read-only open of an image returned."""
 
     __slots__ = ('name', 'id', 'size', 'features', 'meta', 'snaps', 'parent', 'watchers',
-                 'stripe_unit')
+                 'stripe_unit', 'group')
 
     def __init__(self, name, image_id, size, features, meta, snaps, parent, watchers,
-                 stripe_unit):
+                 stripe_unit, group=None):
         self.name = name
         self.id = image_id
         self.size = size
@@ -144,6 +166,7 @@ class RBDImage(object):
         self.parent = parent
         self.watchers = watchers
         self.stripe_unit = stripe_unit
+        self.group = group          # {'pool': pool id, 'name': group} or None
 
     @property
     def kind(self):
@@ -174,6 +197,86 @@ def name_problem(name):
     return None
 
 
+def _snap_group(snap):
+    """{'pool', 'name', 'snap'} of a group namespace snapshot of list_snaps, else None."""
+    g = snap.get('group')
+    if snap.get('namespace', 0) != SNAP_NS_GROUP or not isinstance(g, dict):
+        return None
+    return dict(pool=g.get('pool'), name=text(g.get('name')), snap=text(g.get('snap_name')))
+
+
+def group_key(name):
+    return 'group.%s' % name
+
+
+def gsnap_key(group_id, name):
+    return 'gsnap.%s.%s' % (group_id, name)
+
+
+def parse_group_directory(omap):
+    """{group name: group id} of librbd's group directory omap (``name_<name>`` -> an
+    encoded string: a 32-bit little-endian length, then the id)."""
+    out = {}
+    for key, value in omap.items():
+        if not key.startswith('name_') or not isinstance(value, bytes) or len(value) < 4:
+            continue
+        n = int.from_bytes(value[:4], 'little')
+        if 0 < n <= len(value) - 4:
+            out[key[len('name_'):]] = value[4:4 + n].decode('utf-8', 'replace')
+    return out
+
+
+def parse_record(omap):
+    """The group record's omap as {key: dict}; a value that is not a JSON object is dropped
+    (ownership fails closed)."""
+    out = {}
+    for key, value in omap.items():
+        try:
+            rec = json.loads(text(value))
+        except (TypeError, ValueError):
+            continue
+        if isinstance(rec, dict):
+            out[key] = rec
+    return out
+
+
+def read_groups(pool_id, directory, record, images):
+    """(groups, foreign_groups, member_snaps, foreign_gsnaps) from one inventory's reads.
+
+    ``groups``: name -> (group id, [image names]) of the groups the record names with the
+    id librbd has; ``foreign_groups``: name -> [image names] of every other group of the
+    pool.  ``member_snaps``: [(image, snap, group, group snapshot, member snapshot name)]
+    of the member snapshots of our recorded group snapshots; ``foreign_gsnaps``:
+    {group snapshot: group} of the group snapshots of our groups the record does not name.
+    """
+    members = {}
+    for img in images:
+        if img.group and img.group['pool'] == pool_id and img.group['name']:
+            members.setdefault(img.group['name'], []).append(img.name)
+    groups, foreign = {}, {}
+    for name, gid in sorted(directory.items()):
+        rec = record.get(group_key(name))
+        if rec is not None and rec.get('id') == gid:
+            groups[name] = (gid, sorted(members.get(name, ())))
+        else:
+            foreign[name] = sorted(members.get(name, ()))
+    member_snaps, foreign_gsnaps = [], {}
+    for img in images:
+        for s in img.snaps:
+            g = s.get('group')
+            if s.get('namespace') != SNAP_NS_GROUP or not g or g['pool'] != pool_id:
+                continue
+            if g['name'] not in groups:
+                continue
+            rec = record.get(gsnap_key(groups[g['name']][0], g['snap']))
+            snaps = rec.get('snapshots') if rec else None
+            if isinstance(snaps, dict) and isinstance(snaps.get(img.name), str):
+                member_snaps.append((img, s, g['name'], g['snap'], snaps[img.name]))
+            else:
+                foreign_gsnaps.setdefault(g['snap'], g['name'])
+    return groups, foreign, member_snaps, foreign_gsnaps
+
+
 def qemu_escape(value):
     """Escape ':' and '\\' for qemu's rbd: filename syntax."""
     return str(value).replace('\\', '\\\\').replace(':', '\\:')
@@ -189,7 +292,7 @@ class RBDDriver(VolumeDriver):
     native_storage_protocol = STORAGE_PROTOCOL
     object_noun = 'image'
     default_backend_name = 'RBD'
-    capabilities = frozenset(('image', 'manage', 'revert', 'online_extend'))
+    capabilities = frozenset(('image', 'manage', 'revert', 'online_extend', 'groups'))
 
     @classmethod
     def get_driver_options(cls):
@@ -201,6 +304,8 @@ class RBDDriver(VolumeDriver):
         self.ceph = CephClient(config)      # the task's cluster connection (_ceph.py)
         self._images = None       # name -> RBDImage
         self._inv = None
+        self._group_dir = {}      # group name -> librbd group id (the pool's group directory)
+        self._group_rec = {}      # the group record (omap key -> dict)
 
     # -- names ----------------------------------------------------------------
     def validate_name(self, name, param='name'):
@@ -267,7 +372,8 @@ class RBDDriver(VolumeDriver):
                 size = im.size()
                 meta = dict((text(k), text(v)) for k, v in im.metadata_list() if text(k).startswith('ck.'))
                 snaps = [dict(name=text(s['name']), id=s['id'], size=s['size'],
-                              namespace=s.get('namespace', 0)) for s in im.list_snaps()]
+                              namespace=s.get('namespace', 0), group=_snap_group(s))
+                         for s in im.list_snaps()]
                 try:
                     p = im.get_parent_image_spec()
                     parent = dict(pool=text(p['pool_name']), image=text(p['image_name']),
@@ -275,8 +381,11 @@ class RBDDriver(VolumeDriver):
                 except rbd.ImageNotFound:
                     parent = None
                 watchers = [dict(addr=text(w['addr']), id=w['id']) for w in im.watchers_list()]
+                g = im.group()
+                group = (dict(pool=g['pool'], name=text(g['name']))
+                         if g and g.get('pool', -1) >= 0 else None)
                 return RBDImage(name, text(im.id()), size, im.features(), meta, snaps, parent,
-                                watchers, im.stripe_unit())
+                                watchers, im.stripe_unit(), group)
         except rbd.ImageNotFound:
             return None
 
@@ -295,8 +404,38 @@ class RBDDriver(VolumeDriver):
                         if img is not None:
                             images[img.name] = img
             self._images = images
+            self._read_group_objects()
             self._inv = None
         return self._images
+
+    def _omap(self, obj):
+        """Every omap key/value of ``obj`` (pages of OMAP_PAGE), {} when it does not exist."""
+        out, start = {}, ''
+        while True:
+            try:
+                with rados.ReadOpCtx() as op:
+                    it, _ret = self.ioctx.get_omap_vals(op, start, '', OMAP_PAGE)
+                    self.ioctx.operate_read_op(op, obj)
+                    batch = [(text(k), v) for k, v in it]
+            except rados.ObjectNotFound:
+                return out
+            except rados.Error as exc:
+                raise CinderkitError('cannot read %s/%s as %s: %s' % (self.pool, obj, self.ceph.who(), exc))
+            out.update(batch)
+            if len(batch) < OMAP_PAGE:
+                return out
+            start = batch[-1][0]
+
+    def _read_group_objects(self):
+        self._group_dir = parse_group_directory(self._omap(GROUP_DIRECTORY))
+        self._group_rec = parse_record(self._omap(GROUP_RECORD))
+
+    def _refresh_groups(self, *names):
+        """After a group write: the group directory, the record and the images ``names``."""
+        self._read_group_objects()
+        if names:
+            self.refresh(*names)
+        self._inv = None
 
     def refresh(self, *names):
         """Re-read ``names`` only (or everything when none are given)."""
@@ -324,10 +463,22 @@ class RBDDriver(VolumeDriver):
                 volumes[img.name] = self._volume_record(img, managed=True)
             else:
                 unmanaged[img.name] = self._volume_record(img, managed=False)
+        groups, foreign, member_snaps, foreign_gsnaps = read_groups(
+            self.ioctx.get_pool_id(), self._group_dir, self._group_rec,
+            sorted(images.values(), key=lambda i: i.name))
+        members = set()
+        for img, s, _group, gsnap, snap_name in member_snaps:
+            if img.name in volumes and snap_name not in snapshots:
+                members.add((img.name, s['id']))
+                snapshots[snap_name] = self._snapshot_record(img, s, snap_name, managed=True,
+                                                             group_snapshot=gsnap)
+                volumes[img.name].snapshots.append(snap_name)
         for img in images.values():
             managed_vol = img.kind == KIND_VOLUME
             for s in img.snaps:
                 key = '%s@%s' % (img.name, s['name'])
+                if (img.name, s['id']) in members:
+                    continue
                 if s['name'].endswith(CLONE_SNAP) or s.get('namespace', 0) != 0:
                     internal[key] = dict(image=img.name, snapshot=s['name'], size_bytes=s['size'],
                                          kind='clone_snap' if s['name'].endswith(CLONE_SNAP)
@@ -342,8 +493,30 @@ class RBDDriver(VolumeDriver):
                      provisioned_bytes=sum(i.size for i in images.values()),
                      managed_bytes=sum(v.size_bytes for v in volumes.values()))
         inv = Inventory(volumes, snapshots, unmanaged, internal, space)
+        for name, (gid, imgs) in groups.items():
+            others = [i for i in imgs if i not in volumes]
+            inv.groups[name] = Group(name, [i for i in imgs if i in volumes],
+                                     extra=dict(rbd_pool=self.pool, rbd_group_id=gid,
+                                                other_images=others))
+        for name, imgs in foreign.items():
+            inv.foreign_groups[name] = Group(name, imgs, extra=dict(rbd_pool=self.pool))
+        for snap in snapshots.values():
+            gsnap = snap.extra.get('group_snapshot')
+            if gsnap:
+                gs = inv.group_snapshots.get(gsnap)
+                if gs is None:
+                    gs = inv.group_snapshots[gsnap] = GroupSnapshot(
+                        gsnap, self._group_of_snap(member_snaps, gsnap))
+                gs.snapshots[snap.volume] = snap.name
+        for gsnap, group in sorted(foreign_gsnaps.items()):
+            if gsnap not in inv.group_snapshots:
+                inv.group_snapshots[gsnap] = GroupSnapshot(gsnap, group, extra=dict(foreign=True))
         self._inv = inv
         return inv
+
+    @staticmethod
+    def _group_of_snap(member_snaps, gsnap):
+        return next(m[2] for m in member_snaps if m[3] == gsnap)
 
     def _volume_record(self, img, managed):
         parent = img.parent
@@ -355,14 +528,19 @@ class RBDDriver(VolumeDriver):
                                  parent='%s/%s@%s' % (parent['pool'], parent['image'], parent['snap'])
                                  if parent else None,
                                  clone_depth=self.clone_depth(img.name),
-                                 watchers=len(img.watchers)))
+                                 watchers=len(img.watchers),
+                                 rbd_group=img.group['name'] if img.group else None))
 
-    def _snapshot_record(self, img, snap, name, managed):
-        return Snapshot(name, img.name, snap['size'], thin=True,
-                        path='rbd:%s/%s@%s' % (self.pool, img.name, snap['name']),
-                        managed=managed, in_use=False,
-                        extra=dict(rbd_pool=self.pool, rbd_image=img.name, rbd_snapshot=snap['name'],
-                                   rbd_snap_id=snap['id']))
+    def _snapshot_record(self, img, snap, name, managed, group_snapshot=None):
+        extra = dict(rbd_pool=self.pool, rbd_image=img.name, rbd_snapshot=snap['name'],
+                     rbd_snap_id=snap['id'])
+        path = 'rbd:%s/%s@%s' % (self.pool, img.name, snap['name'])
+        if group_snapshot:
+            # librbd opens a group namespace snapshot by id only: no rbd: path names it
+            extra.update(group_snapshot=group_snapshot, rbd_snap_namespace='group')
+            path = None
+        return Snapshot(name, img.name, snap['size'], thin=True, path=path,
+                        managed=managed, in_use=False, extra=extra)
 
     def clone_depth(self, name):
         """Number of ancestors of an image (parents in other pools count as one)."""
@@ -471,6 +649,15 @@ class RBDDriver(VolumeDriver):
             raise Conflict('volume %s is in use (%d watcher(s): %s); detach it and remove its export '
                            'first' % (vol.name, len(img.watchers),
                                       ', '.join(w['addr'] for w in img.watchers)))
+        inv = self.get_inventory()
+        if img.group and img.group['name'] in inv.foreign_groups:
+            raise Conflict('volume %s is in group %s, which cinderkit did not make; remove it from '
+                           'that group first' % (vol.name, img.group['name']))
+        gsnaps = sorted(set(s['group']['snap'] for s in img.snaps if s.get('group')))
+        if gsnaps:
+            raise Conflict('volume %s has member snapshots of group snapshot(s) %s; delete those '
+                           'group snapshots first (cinderkit.storage.group_snapshot state=absent)'
+                           % (vol.name, ', '.join(gsnaps)))
         others = [s['name'] for s in img.snaps if s.get('namespace', 0) == 0
                   and not s['name'].endswith(CLONE_SNAP) and s['name'] not in
                   [m['name'] for m in img.managed_snaps()]]
@@ -486,6 +673,8 @@ class RBDDriver(VolumeDriver):
 
     def check_delete_snapshot(self, snap):
         """Generic hook: why snapshot ``snap`` cannot be deleted now."""
+        if snap.extra.get('group_snapshot'):
+            return      # librbd clones from no group namespace snapshot: nothing depends on it
         kids = self.children(snap.volume, snap.extra.get('rbd_snapshot', snap.name))
         if kids and not self.config.rbd_flatten_on_delete:
             raise Conflict('snapshot %s has %d dependent volume(s) (%s); delete them first, or set '
@@ -494,9 +683,12 @@ class RBDDriver(VolumeDriver):
 
     # -- helpers ------------------------------------------------------------------
     def _op(self, what, fn, *args, **kwargs):
-        """Run a librbd call; turn its errors into one clear CinderkitError."""
+        """Run a librbd write; turn its errors into one clear CinderkitError.  A call that
+        returned is noted as a write (a later failure of the task then says changed: true)."""
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            self.runner.note_write(what)
+            return out
         except rbd.ImageBusy as exc:
             raise Conflict('%s: the image is busy (in use or has clones): %s' % (what, exc))
         except rbd.ImageExists as exc:
@@ -614,6 +806,10 @@ class RBDDriver(VolumeDriver):
         for s in img.snaps:
             if s.get('namespace', 0) == 0:
                 self._drop_snap(name, s['name'])
+        if img.group and img.group['name'] in self.get_inventory().groups:
+            # librbd removes no image of a group: leave our group first
+            self._group_call('removing %s from group %s' % (name, img.group['name']),
+                             img.group['name'], 'remove_image', self.ioctx, name)
         self._op('deleting %s/%s' % (self.pool, name), rbd.RBD().remove, self.ioctx, name)
         parent = img.parent
         self.refresh(name)
@@ -671,6 +867,12 @@ class RBDDriver(VolumeDriver):
         inv = self.get_inventory()
         vol = inv.volumes[volume_name]
         snap = inv.snapshots[snapshot_name]
+        if snap.extra.get('group_snapshot'):
+            raise Conflict('snapshot %s is a member of group snapshot %s: librbd rolls a group '
+                           'snapshot back as a whole only; revert the group snapshot '
+                           '(cinderkit.storage.group_snapshot name=%s state=reverted); nothing '
+                           'was changed' % (snapshot_name, snap.extra['group_snapshot'],
+                                            snap.extra['group_snapshot']))
 
         def do():
             with rbd.Image(self.ioctx, volume_name) as im:
@@ -679,6 +881,140 @@ class RBDDriver(VolumeDriver):
                     im.resize(vol.size_bytes)
         self._op('reverting %s/%s to %s' % (self.pool, volume_name, snapshot_name), do)
         self.refresh(volume_name)
+
+    # -- groups (capability 'groups') ------------------------------------------------------
+    def in_use_holder(self, vol):
+        img = self.image(vol.name)
+        if img is None or not img.watchers:
+            return None
+        return 'watched by %s' % ', '.join('%s (client.%s)' % (w['addr'], w['id'])
+                                           for w in img.watchers)
+
+    def _group_call(self, what, name, method, *args):
+        def do():
+            with rbd.Group(self.ioctx, name) as g:
+                return getattr(g, method)(*args)
+        return self._op(what, do)
+
+    def _record_set(self, key, value):
+        def do():
+            with rados.WriteOpCtx() as op:
+                self.ioctx.set_omap(op, (key,), (json.dumps(value, sort_keys=True).encode(),))
+                self.ioctx.operate_write_op(op, GROUP_RECORD)
+        self._op('recording %s in %s/%s' % (key, self.pool, GROUP_RECORD), do)
+
+    def _record_forget(self, *keys):
+        def do():
+            with rados.WriteOpCtx() as op:
+                self.ioctx.remove_omap_keys(op, tuple(keys))
+                self.ioctx.operate_write_op(op, GROUP_RECORD)
+        try:
+            self._op('forgetting %s in %s/%s' % (', '.join(keys), self.pool, GROUP_RECORD), do)
+        except CinderkitError as exc:
+            if 'ObjectNotFound' not in exc.msg:
+                raise
+
+    def create_group(self, name, volumes=()):
+        """librbd's group_create, then the record with the id librbd gave the group."""
+        self._op('creating group %s/%s' % (self.pool, name), rbd.RBD().group_create, self.ioctx, name)
+        self._read_group_objects()
+        gid = self._group_dir.get(name)
+        if gid is None:
+            raise CinderkitError('group %s/%s was created but is not in the group directory; it is '
+                                 'left as a group cinderkit does not own' % (self.pool, name),
+                                 changed=True)
+        self._record_set(group_key(name), dict(id=gid))
+        self._refresh_groups()
+        if volumes:
+            self.add_group_members(name, volumes)
+
+    def delete_group(self, name):
+        """librbd's group_remove (the images stay, out of the group), then the record."""
+        group = self.get_inventory().groups.get(name)
+        if group is None:
+            return
+        self._op('removing group %s/%s' % (self.pool, name), rbd.RBD().group_remove, self.ioctx, name)
+        self._record_forget(group_key(name))
+        self._refresh_groups(*group.volumes)
+
+    def add_group_members(self, name, volumes):
+        for vol in sorted(volumes):
+            self._group_call('adding %s to group %s' % (vol, name), name, 'add_image', self.ioctx, vol)
+        self._refresh_groups(*volumes)
+
+    def remove_group_members(self, name, volumes):
+        for vol in sorted(volumes):
+            self._group_call('removing %s from group %s' % (vol, name), name, 'remove_image',
+                             self.ioctx, vol)
+        self._refresh_groups(*volumes)
+
+    def check_group_snapshot(self, group, members, export_holder=None):
+        """Before any change: librbd snapshots every image of the group, so every one must
+        be a member volume; a member that is written to (watched) must have the
+        exclusive-lock feature, which is how librbd holds its writes off during the cut."""
+        inv = self.get_inventory()
+        rec = inv.groups.get(group.name)
+        others = rec.extra.get('other_images') if rec is not None else None
+        if others:
+            raise Conflict('group %s also holds image(s) %s that cinderkit does not manage; librbd '
+                           'would snapshot them too: remove them from the group first; nothing was '
+                           'changed' % (group.name, ', '.join(others)))
+        unlocked = []
+        for vol in sorted(members):
+            img = self.image(vol)
+            if img.watchers and not img.features & rbd.RBD_FEATURE_EXCLUSIVE_LOCK:
+                unlocked.append('%s (%s)' % (vol, self.in_use_holder(inv.volumes[vol])))
+        if unlocked:
+            raise Conflict('member volume(s) %s are in use and lack the exclusive-lock feature: '
+                           'librbd cannot hold their writes off, so the group snapshot would not be '
+                           'crash-consistent. Stop the writers, or enable exclusive-lock on those '
+                           'images; nothing was changed' % ', '.join(unlocked))
+
+    def create_group_snapshot(self, name, group, members):
+        """The record first (a task that dies half-way still finds its snapshot), then
+        librbd's group snapshot: quiesce, every member's exclusive lock, one snapshot per
+        member, release.  A failure removes the record again; librbd undoes its own part."""
+        inv = self.get_inventory()
+        gid = inv.groups[group].extra['rbd_group_id']
+        self.check_group_snapshot(inv.groups[group], members)
+        key = gsnap_key(gid, name)
+        self._record_set(key, dict(group=group, snapshots=dict(members)))
+        try:
+            self._group_call('creating group snapshot %s of group %s/%s' % (name, self.pool, group),
+                             group, 'create_snap', name)
+        except CinderkitError as exc:
+            try:
+                self._record_forget(key)
+                exc.msg = '%s; group snapshot %s was not made (librbd removes the member snapshots ' \
+                          'of a failed group snapshot)' % (exc.msg, name)
+            except CinderkitError as err:
+                exc.msg = '%s; the record of group snapshot %s could not be removed: %s' % (
+                    exc.msg, name, err.msg)
+            self._refresh_groups(*members)
+            raise
+        self._refresh_groups(*members)
+
+    def delete_group_snapshot(self, name):
+        gs = self.get_inventory().group_snapshots.get(name)
+        if gs is None or gs.extra.get('foreign'):
+            return
+        gid = self.get_inventory().groups[gs.group].extra['rbd_group_id']
+        self._group_call('removing group snapshot %s of group %s/%s' % (name, self.pool, gs.group),
+                         gs.group, 'remove_snap', name)
+        self._record_forget(gsnap_key(gid, name))
+        self._refresh_groups(*gs.snapshots)
+
+    def revert_group_snapshot(self, name):
+        """librbd's Group.rollback_to_snap (every member, each shrunk to its snapshot's size),
+        then every member grows back to the size it had (as a single revert does)."""
+        inv = self.get_inventory()
+        gs = inv.group_snapshots[name]
+        sizes = dict((v, inv.volumes[v].size_bytes) for v in gs.snapshots)
+        self._group_call('rolling group %s/%s back to group snapshot %s' % (self.pool, gs.group, name),
+                         gs.group, 'rollback_to_snap', name)
+        for vol in sorted(sizes):
+            self._resize(vol, sizes[vol])
+        self._refresh_groups(*gs.snapshots)
 
     # -- clones --------------------------------------------------------------------------
     def _clone_from(self, spec, src_image, src_snap, src_size, flatten):
@@ -705,6 +1041,9 @@ class RBDDriver(VolumeDriver):
     def create_volume_from_snapshot(self, spec, snapshot_name):
         inv = self.get_inventory()
         snap = inv.snapshots[snapshot_name]
+        if snap.extra.get('group_snapshot'):
+            self._copy_snap_by_id(spec, snap)
+            return
         self._clone_from(spec, snap.volume, snap.extra['rbd_snapshot'], snap.size_bytes,
                          self.config.rbd_flatten_volume_from_snapshot)
 
@@ -731,6 +1070,25 @@ class RBDDriver(VolumeDriver):
         if flattened:
             self._drop_snap(src_volume_name, clone_snap)
         self.refresh(spec.name, src_volume_name)
+
+    def _copy_snap_by_id(self, spec, snap):
+        """A member snapshot of a group snapshot: librbd 16.2 clones no group namespace
+        snapshot (clone takes a user snapshot's name), so the volume is a full sparse copy
+        of the snapshot opened by its id (librbd copies allocated objects only)."""
+        def do():
+            with rbd.Image(self.ioctx, snap.volume, read_only=True) as im:
+                im.set_snap_by_id(snap.extra['rbd_snap_id'])
+                im.copy(self.ceph.ioctx, spec.name, features=self.features(), order=self.order())
+        self._op('copying member snapshot %s (%s/%s, snapshot id %s) to %s'
+                 % (snap.name, self.pool, snap.volume, snap.extra['rbd_snap_id'], spec.name), do)
+        try:
+            self._set_meta(spec.name, KIND_VOLUME, spec.source)
+            if spec.size_bytes > snap.size_bytes:
+                self._resize(spec.name, self.round_size(spec.size_bytes))
+        except BaseException as exc:
+            self._remove_half_made(spec.name, exc)
+            raise
+        self.refresh(spec.name)
 
     def _full_copy(self, spec, src_image, src_snap, src_size):
         """rbd_max_clone_depth = 0: a full copy (librbd copies allocated objects only)."""
@@ -964,6 +1322,11 @@ class RBDDriver(VolumeDriver):
         """tgt's ``rbd`` backing store on ``pool/image@snap`` (librbd opens a snapshot
         read-only), exported read-only."""
         snap = self.get_inventory().snapshots[name]
+        if snap.extra.get('group_snapshot'):
+            raise NotSupported('snapshot %s is a member of group snapshot %s, which librbd opens by '
+                               'id only (tgt opens pool/image@name): export a volume made from it '
+                               '(volume source: {snapshot: %s})' % (name, snap.extra['group_snapshot'],
+                                                                    name))
         b = self.target_backing(snap.volume)
         b.path = '%s@%s' % (b.path, snap.extra['rbd_snapshot'])
         b.read_only = True

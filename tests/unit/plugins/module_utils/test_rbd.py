@@ -84,3 +84,52 @@ def test_missing_bindings_name_the_packages(monkeypatch):
     with pytest.raises(MissingDependency) as exc:
         driver().check_for_setup_error()
     assert 'python3-rbd python3-rados' in str(exc.value) and "No module named 'rados'" in str(exc.value)
+
+
+# -- groups: the pure parts of the inventory ------------------------------------------------
+class Img(object):
+    """The fields of an RBDImage that read_groups reads."""
+
+    def __init__(self, name, group=None, snaps=()):
+        self.name = name
+        self.group = dict(pool=1, name=group) if group else None
+        self.snaps = list(snaps)
+
+
+def gsnap(snap_id, group, name, pool=1):
+    return dict(id=snap_id, name='.group.%d_gid_%d' % (pool, snap_id), size=1, namespace=1,
+                group=dict(pool=pool, name=group, snap=name))
+
+
+def test_group_directory_and_record_parse():
+    def enc(value):
+        return len(value).to_bytes(4, 'little') + value.encode()
+    omap = {'name_g': enc('abc1'), 'id_abc1': enc('g'), 'name_bad': b'\x09\x00', 'name_h': enc('x2')}
+    assert _rbd.parse_group_directory(omap) == {'g': 'abc1', 'h': 'x2'}
+    rec = _rbd.parse_record({'group.g': b'{"id": "abc1"}', 'group.x': b'not json',
+                             'group.y': b'[1]'})
+    assert rec == {'group.g': {'id': 'abc1'}}          # malformed entries own nothing
+
+
+def test_read_groups_ownership_by_recorded_id():
+    images = [Img('a', 'g', [gsnap(4, 'g', 's1'), gsnap(5, 'g', 'hand')]), Img('b', 'g'),
+              Img('c', 'theirs'), Img('d', 'stale'), Img('e', 'g', [gsnap(7, 'g', 's1', pool=2)])]
+    directory = {'g': 'id1', 'theirs': 'id2', 'stale': 'id3', 'empty': 'id4'}
+    record = {'group.g': {'id': 'id1'}, 'group.stale': {'id': 'old'}, 'group.empty': {'id': 'id4'},
+              _rbd.gsnap_key('id1', 's1'): {'group': 'g', 'snapshots': {'a': 's1-a'}}}
+    groups, foreign, members, foreign_gsnaps = _rbd.read_groups(1, directory, record, images)
+    assert groups == {'g': ('id1', ['a', 'b', 'e']), 'empty': ('id4', [])}
+    # a group whose name the record has with another id was made again by someone else
+    assert foreign == {'theirs': ['c'], 'stale': ['d']}
+    assert [(m[0].name, m[2], m[3], m[4]) for m in members] == [('a', 'g', 's1', 's1-a')]
+    # a group snapshot of our group the record does not name; another pool's is not ours
+    assert foreign_gsnaps == {'hand': 'g'}
+    # negative control: without the record every group is foreign
+    groups, foreign, members, dummy = _rbd.read_groups(1, directory, {}, images)
+    assert groups == {} and sorted(foreign) == ['empty', 'g', 'stale', 'theirs'] and members == []
+
+
+def test_snap_group_only_for_the_group_namespace():
+    assert _rbd._snap_group(dict(namespace=0, name='x')) is None
+    assert _rbd._snap_group(dict(namespace=1, group=dict(pool=1, name=b'g', snap_name=b's'))) == \
+        dict(pool=1, name='g', snap='s')
