@@ -32,7 +32,11 @@ sys.exit(0 if (ci["namespace"], ci["name"]) == ("cinderkit", "storage") else "no
   || fail "the tarball in the context is not the collection"
 echo "[ee] ansible-builder create: $cf (base quay.io/centos/centos:stream9, the collection from its tarball)"
 # what the image's builder stage does: introspect the installed collections
-"$BIN/ansible-galaxy" collection install -p "$OUT/collections" "$OUT/def/cinderkit-storage.tar.gz" >/dev/null 2>&1
+# --force: a copy on ANSIBLE_COLLECTIONS_PATH (make link's) would make ansible-galaxy skip the install
+"$BIN/ansible-galaxy" collection install --force -p "$OUT/collections" "$OUT/def/cinderkit-storage.tar.gz" >"$OUT/install.log" 2>&1 \
+  || { cat "$OUT/install.log" >&2; fail "cannot install the tarball for the introspection"; }
+[ -f "$OUT/collections/ansible_collections/cinderkit/storage/meta/execution-environment.yml" ] \
+  || fail "the installed collection has no meta/execution-environment.yml"
 "$BIN/python" "$ctx/_build/scripts/introspect.py" introspect "$OUT/collections" \
   --write-pip "$OUT/pip.txt" --write-bindep "$OUT/bindep.txt" >"$OUT/introspect.log" 2>&1 \
   || { cat "$OUT/introspect.log" >&2; fail "introspection failed"; }
@@ -44,6 +48,7 @@ want() {  # want FILE SOURCE: every requirement line of SOURCE is in FILE
   done < "$2"
   return $missing
 }
+[ -s "$OUT/pip.txt" ] && [ -s "$OUT/bindep.txt" ] || fail "introspection found no requirements of the installed collection"
 want "$OUT/pip.txt" "$ROOT/requirements.txt" || fail "meta/execution-environment.yml does not bring requirements.txt"
 want "$OUT/bindep.txt" "$ROOT/bindep.txt" || fail "meta/execution-environment.yml does not bring bindep.txt"
 echo "[ee] introspection finds $(wc -l <"$OUT/pip.txt") Python and $(wc -l <"$OUT/bindep.txt") system requirements of the collection ($((SECONDS - t0))s)"
