@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: discovery_auth
 short_description: Set iSCSI discovery CHAP (one-way or mutual) on the storage host's target
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the storage host. Sets the CHAP credentials an initiator must give before the target
     lists its targets (SendTargets discovery), and optionally the credentials the target gives

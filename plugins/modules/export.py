@@ -24,7 +24,7 @@ description:
     RV(connection_info).
   - Exports are saved where the target service restores them at start - tgt include files under
     C(volumes_dir) (mode 0600; C(/etc/tgt/conf.d) must include C(volumes_dir/*), as the
-    M(cinderkit.storage.target_helper) role sets up), LIO's saveconfig, nvmet's config.json.
+    P(cinderkit.storage.target_helper#role) role sets up), LIO's saveconfig, nvmet's config.json.
     A run with V(present) also restores an export the target lost (the ensure path);
     O(ensure_all) restores every saved export.
   - O(state=absent) removes exactly this export (target, CHAP accounts, saved entry) and leaves
@@ -236,7 +236,7 @@ options:
     description:
       - Restore every export the helper has saved but the target lost (after a restart of the
         target service or of the host), and save live exports that are not saved. The handler of
-        M(cinderkit.storage.target_helper) runs it. Mutually exclusive with O(volume).
+        P(cinderkit.storage.target_helper#role) runs it. Mutually exclusive with O(volume).
     type: bool
     default: false
 notes:
@@ -261,9 +261,6 @@ notes:
 seealso:
   - module: cinderkit.storage.volume
   - module: cinderkit.storage.extend
-  - name: cinderkit.storage.target_helper role
-    description: Sets up tgt, LIO or nvmet with the include directory, portals and CHAP defaults.
-    link: https://github.com/cinderkit/storage/tree/main/roles/target_helper
 '''
 
 EXAMPLES = r'''

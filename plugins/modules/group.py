@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: group
 short_description: Create, change and delete volume groups (Cinder's generic groups)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Manages a group of volumes made by M(cinderkit.storage.volume), with the semantics of Cinder's
     generic volume groups. M(cinderkit.storage.group_snapshot) takes a crash-consistent snapshot of

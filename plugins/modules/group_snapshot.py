@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: group_snapshot
 short_description: Crash-consistent snapshots of all volumes of a group
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Takes, deletes and reverts to a snapshot of every member of a M(cinderkit.storage.group) at
     one instant (Cinder's group snapshots). The member snapshots hold what a power loss at one

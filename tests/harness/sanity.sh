@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ansible-test sanity on a clean copy of the collection (ansible-test needs the
-# path .../ansible_collections/cinderkit/storage and no symlinks in the tree).
+# path .../ansible_collections/cinderkit/storage and no symlinks in the tree),
+# after tests/harness/docs-lint.sh (changelog and collection docs) on that copy.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEST=$ROOT/.build/sanity/ansible_collections/cinderkit/storage
@@ -9,6 +10,9 @@ cd "$ROOT"
 git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents -P {} "$DEST/" 2>/dev/null || true
 cd "$DEST"
 git init -q . && git add -A >/dev/null 2>&1   # ansible-test lists files through git when present
+# changelog fragments, CHANGELOG.md, plugin/role/extra docs: what Galaxy's tooling reads
+# (ansible-test's own changelog test runs too, with its older pinned antsibull-changelog)
+ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/sanity "$ROOT/tests/harness/docs-lint.sh" "$DEST"
 # ansible-test fetches its pip bootstrap from ci-files.testing.ansible.com; give it ours
 PIPV=$("$ROOT/.venv/bin/python" -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null || echo 24.2)
 mkdir -p ~/.ansible/test/cache

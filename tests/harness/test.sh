@@ -15,7 +15,7 @@ export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False 
 export PATH=$ROOT/.venv/bin:$PATH:/usr/sbin:/sbin
 PYTEST=$ROOT/.venv/bin/pytest
 
-ALL="units sanity lint build host contract vm molecule bench vm-auth"
+ALL="units sanity lint build docs host contract vm molecule bench vm-auth"
 TIERS=${TIERS:-$ALL}
 declare -a ROWS
 FAILED=0
@@ -80,6 +80,7 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     sanity)   echo "tests/harness/sanity.sh" ;;
     lint)     echo "tests/harness/lint.sh" ;;
     build)    echo "tests/harness/build.sh" ;;
+    docs)     echo "tests/harness/docs.sh all" ;;  # HTML docs (warnings are errors), then ee.sh
     host)     echo "$PYTEST -q -ra -n 2 --durations=15 tests/integration/host" ;;
     contract) echo "$PYTEST -q -ra tests/integration/contract" ;;  # one process: one Ceph cluster
     vm)       echo "env VM_SKIP_AUTH=1 tests/harness/vm-tier.sh" ;;
