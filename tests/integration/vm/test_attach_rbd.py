@@ -35,12 +35,8 @@ def ceph():
     subprocess.run(['modprobe', 'rbd'], check=True)
     os.environ.setdefault('CINDERKIT_CEPH_OSD_GB', '2')
     base = os.path.join(os.environ.get('CINDERKIT_TEST_WORKDIR') or '/var/tmp', 'ceph')
-    gen = ceph_fixtures.cluster(base=base)
-    cluster = next(gen)
-    try:
-        yield cluster
-    finally:
-        gen.close()
+    # cluster() yields once, and stops the cluster after
+    yield from ceph_fixtures.cluster(base=base)
 
 
 def mapped():
