@@ -26,4 +26,6 @@ PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/export_bench.py || rc
 PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/task_bench.py || rc=$?
 # a clone of a 4 GiB thick volume with 10% written vs dd (needs device-mapper: VM here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
+# bulk exports on LIO and nvmet against raw rtslib/configfs writes (a guest here); full runs only
+if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_KERNEL_EXPORTS:-}" ]; then bench/export_kernel.sh || rc=$?; fi
 exit $rc
