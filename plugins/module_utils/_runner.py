@@ -159,7 +159,7 @@ class CommandRunner(object):
         if not binary:
             out = out.decode('utf-8', 'replace') if isinstance(out, bytes) else out
         err = err.decode('utf-8', 'replace') if isinstance(err, bytes) else err
-        err = redact_text(err, self.secrets)
+        err = redact_text(err, self.secrets) if err else err     # most writes print nothing
         entry = dict(cmd=shown, rc=rc, seconds=secs)
         if write:
             entry['write'] = True
