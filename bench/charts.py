@@ -99,6 +99,7 @@ def draw(panels, title, path):
     matplotlib.rcParams['svg.hashsalt'] = 'cinderkit-bench'
     matplotlib.rcParams['svg.fonttype'] = 'none'     # text stays text: small, greppable
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
     for ax, (name, series) in zip(axes[0], panels.items()):
         for label, style, points in series:
@@ -125,7 +126,7 @@ def draw(panels, title, path):
         sizes = sorted(set(p[0] for dummy, dummy2, pts in series for p in pts))
         ax.set_xticks(sizes)
         ax.set_xticklabels([str(n) for n in sizes])
-        ax.minorticks_off() if len(sizes) < 2 else None
+        ax.xaxis.set_minor_formatter(NullFormatter())     # N's own ticks only
     handles, labels = [], []
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
