@@ -19,7 +19,9 @@ include file (fsynced before its rename); the directory is fsynced once per task
 LUN update (serial number and id, write cache and read-only in one ``--params``:
 tgtadm refuses ``--params`` with ``--op new``), the account (new, then bind) and
 one bind per initiator.  tgtadm takes a CHAP secret only as an argv item
-(``--password``); it is marked ``Secret`` so that no history or error shows it.  ACLs name initiators (``-Q``); tgt also admits an initiator
+(``--password``); it is marked ``Secret`` so that no history or error shows it.
+
+ACLs name initiators (``-Q``); tgt also admits an initiator
 whose *address* matches an address ACL, and tgt-admin adds ``ALL`` when a
 target has no address ACL, so include files carry an address ACL that no
 TCP peer can have (``TGT_NO_ADDRESS``).
@@ -431,7 +433,8 @@ class TgtAdm(Target):
 
     def _bind_auth(self, tid, auth, old, made=None, checked=False):
         """Bind ``auth`` to target ``tid``; ``old`` = (incoming user, outgoing user) bound now;
-        ``checked``: the caller ran ``_check_auth`` under this lock, before its first write."""
+        ``checked``: the caller ran ``_check_auth`` under this lock, with the same view
+        (create_export: before its first write)."""
         made = [] if made is None else made
         if not checked:
             self._check_auth(tid, auth, old)
