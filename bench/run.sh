@@ -19,8 +19,9 @@ if [ ! -x "$VB/bin/ansible-playbook" ] || [ "$(cat "$VB/.requirements.sha" 2>/de
 fi
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
 rc=0
+since=$(mktemp); trap 'rm -f "$since"' EXIT
 .venv/bin/python bench/lvm_bench.py "$@" || rc=$?
-# exports in bulk (tgtadm, this host): N = 200, or 20 with BENCH_QUICK
+# exports in bulk (tgtadm, this host): N = 20, 100, 200, or 20 with BENCH_QUICK
 PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/export_bench.py || rc=$?
 # one single-volume task against a ping task plus its LVM commands (issue 12, Build 3)
 PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/task_bench.py || rc=$?
@@ -28,4 +29,10 @@ PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/task_bench.py || rc=$
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
 # bulk exports on LIO and nvmet against raw rtslib/configfs writes (a guest here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_KERNEL_EXPORTS:-}" ]; then bench/export_kernel.sh || rc=$?; fi
+# a chart beside each table written now (time against N, SVG; matplotlib from the bench venv)
+mapfile -t made < <(find bench/results -maxdepth 1 -newer "$since" \( -name 'lvm-*.json' -o -name 'quick.json' \
+  -o -name 'custom-*.json' -o -name 'export-*.json' \) | sort)
+if [ "${#made[@]}" -gt 0 ]; then
+  "$VB/bin/python" bench/charts.py --latest "${made[@]}" || rc=$?
+fi
 exit $rc

@@ -506,6 +506,7 @@ def apply(helper, items, driver=None):
                 driver.activate_snapshot(it.volume)
             _apply_one(helper, it)
         except CinderkitError as exc:
+            _flush(helper)
             raise partial_failure(exc, done, it)
         done.append(it)
     try:
@@ -513,6 +514,15 @@ def apply(helper, items, driver=None):
     except CinderkitError as exc:
         raise partial_failure(exc, done, None)
     return True
+
+
+def _flush(helper):
+    """After a failed step: what the done steps saved stays durable (best effort: the step's
+    own error is the one to report)."""
+    try:
+        helper.flush()
+    except (CinderkitError, IOError, OSError):
+        pass
 
 
 def _apply_one(helper, it):

@@ -1,7 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: cinderkit.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Files this collection writes for itself: whole, atomic, readable by root only."""
+"""Files this collection writes for itself: whole, atomic, readable by root only.
+
+A bulk task that writes many files in one directory passes ``sync_dir=False`` to each
+``write_private`` (each file is still complete and fsynced before its rename) and calls
+``fsync_dir`` once at the end: the directory's fsync, which makes the renames and
+removals durable, is the costly part of a small atomic write.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,8 +17,10 @@ import os
 import tempfile
 
 
-def write_private(path, text, mode=0o600):
-    """Write ``text`` to ``path`` atomically, readable by root only (it may hold secrets)."""
+def write_private(path, text, mode=0o600, sync_dir=True):
+    """Write ``text`` to ``path`` atomically, readable by root only (it may hold secrets).
+
+    ``sync_dir=False``: the caller fsyncs the directory later (``fsync_dir``)."""
     directory = os.path.dirname(path) or '.'
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
@@ -30,6 +38,12 @@ def write_private(path, text, mode=0o600):
         except OSError:
             pass
         raise
+    if sync_dir:
+        fsync_dir(directory)
+
+
+def fsync_dir(directory):
+    """fsync ``directory`` (renames and removals in it become durable); best effort."""
     try:
         dfd = os.open(directory, os.O_RDONLY)
         try:

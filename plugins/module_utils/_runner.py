@@ -9,7 +9,9 @@
 * writes are skipped in check mode (callers plan first; this is the backstop);
 * exit codes listed in ``retry_codes`` are retried for reads (LVM's exit 139);
 * every command is recorded (argv, rc, seconds) so a task can report and
-  tests can count what ran.
+  tests can count what ran;
+* the process environment is read once per runner (one task) and binaries are
+  looked up once per PATH: a bulk task starts thousands of short commands.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -81,6 +83,8 @@ class CommandRunner(object):
         self.history = []
         self.secrets = set()
         self.in_process_writes = []
+        self._which = {}
+        self._base_env = None       # (PATH it was read with, os.environ + PATH extras)
 
     # -- helpers ---------------------------------------------------------
     def add_secret(self, value):
@@ -90,14 +94,22 @@ class CommandRunner(object):
     def which(self, binary, package=None):
         """Absolute path of ``binary`` or MissingDependency naming the package."""
         path = os.environ.get('PATH', '') + os.pathsep + os.pathsep.join(EXTRA_PATH)
-        found = shutil.which(binary, path=path)
+        key = (binary, path)
+        found = self._which.get(key)
+        if found is None:
+            found = shutil.which(binary, path=path)
+            if found:
+                self._which[key] = found
         if not found:
             raise MissingDependency("the command '%s'" % binary,
                                     package or self.packages.get(binary, binary))
         return found
 
     def _environ(self, extra):
-        env = dict(os.environ)
+        path = os.environ.get('PATH', '')
+        if self._base_env is None or self._base_env[0] != path:
+            self._base_env = (path, dict(os.environ))
+        env = dict(self._base_env[1])
         env.update(self.env)
         if extra:
             env.update(extra)
@@ -147,7 +159,7 @@ class CommandRunner(object):
         if not binary:
             out = out.decode('utf-8', 'replace') if isinstance(out, bytes) else out
         err = err.decode('utf-8', 'replace') if isinstance(err, bytes) else err
-        err = redact_text(err, self.secrets)
+        err = redact_text(err, self.secrets) if err else err     # most writes print nothing
         entry = dict(cmd=shown, rc=rc, seconds=secs)
         if write:
             entry['write'] = True

@@ -570,6 +570,12 @@ class Target(object):
         """Persist the whole configuration once per task (where the helper saves it whole)."""
         return None
 
+    def flush(self):
+        """Make durable what the steps so far wrote to the helper's own files, also when a
+        step failed and the task ends without ``commit`` (tgt: one directory fsync for the
+        include files); helpers that save only in ``commit`` have nothing to do."""
+        return None
+
     def discovery_auth(self):
         """The CHAP the target asks of initiators at discovery (a Chap), or None when off.
 

@@ -14,7 +14,14 @@ State comes from two places, each read once per query:
   secrets (mode 0600) and what an ensure run needs to bring an export back.
 
 Writes are tgtadm calls (argv, CHAP secrets marked ``Secret``), then the
-include file.  ACLs name initiators (``-Q``); tgt also admits an initiator
+include file (fsynced before its rename); the directory is fsynced once per task
+(``commit``/``flush``), not once per file.  Per export: new target, new LUN, one
+LUN update (serial number and id, write cache and read-only in one ``--params``:
+tgtadm refuses ``--params`` with ``--op new``), the account (new, then bind) and
+one bind per initiator.  tgtadm takes a CHAP secret only as an argv item
+(``--password``); it is marked ``Secret`` so that no history or error shows it.
+
+ACLs name initiators (``-Q``); tgt also admits an initiator
 whose *address* matches an address ACL, and tgt-admin adds ``ALL`` when a
 target has no address ACL, so include files carry an address ACL that no
 TCP peer can have (``TGT_NO_ADDRESS``).
@@ -31,6 +38,7 @@ import re
 import socket
 
 from ansible_collections.cinderkit.storage.plugins.module_utils import _locks
+from ansible_collections.cinderkit.storage.plugins.module_utils._files import fsync_dir
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, TargetUnavailable, Conflict, InvalidParameter)
 from ansible_collections.cinderkit.storage.plugins.module_utils._runner import Secret
@@ -63,6 +71,7 @@ class TgtAdm(Target):
         self._files = None
         self._portals = None
         self._view = None       # the lock generation the cached view was read under
+        self._unsynced = False  # include files renamed or removed since the last fsync_dir
 
     @property
     def lock_name(self):
@@ -291,7 +300,7 @@ class TgtAdm(Target):
                 self._add_lun(tid, spec)
                 self._set_acl(tid, spec.initiators, spec.allow_any_host, (), False, ())
                 if spec.auth is not None:
-                    self._bind_auth(tid, spec.auth, None, made)
+                    self._bind_auth(tid, spec.auth, None, made, checked=True)
             except CinderkitError as exc:
                 try:
                     self._write('--op', 'delete', '--mode', 'target', '--force', '--tid', str(tid))
@@ -321,13 +330,13 @@ class TgtAdm(Target):
             args += ['--bsoflags', flags]
         self._write(*args)
         sn = _scsi_sn(spec.volume)
-        self._write('--op', 'update', '--mode', 'logicalunit', '--tid', str(tid), '--lun', str(LUN),
-                    '--params', 'scsi_sn=%s,scsi_id=%s' % (sn, sn))
+        params = ['scsi_sn=%s' % sn, 'scsi_id=%s' % sn]     # one update for every LUN parameter
         if self.config.get('iscsi_write_cache') == 'off':
-            self._write('--op', 'update', '--mode', 'logicalunit', '--tid', str(tid),
-                        '--lun', str(LUN), '--params', WRITE_CACHE_OFF)
+            params.append(WRITE_CACHE_OFF)
         if getattr(b, 'read_only', False):
-            self._set_readonly(tid, True)
+            params.append('readonly=1')
+        self._write('--op', 'update', '--mode', 'logicalunit', '--tid', str(tid), '--lun', str(LUN),
+                    '--params', ','.join(params))
 
     def _set_readonly(self, tid, on):
         """The LUN refuses writes (a snapshot's export): tgt's ``readonly`` LUN parameter."""
@@ -422,10 +431,13 @@ class TgtAdm(Target):
                         '--password', Secret(password))
         made.append(user)
 
-    def _bind_auth(self, tid, auth, old, made=None):
-        """Bind ``auth`` to target ``tid``; ``old`` = (incoming user, outgoing user) bound now."""
+    def _bind_auth(self, tid, auth, old, made=None, checked=False):
+        """Bind ``auth`` to target ``tid``; ``old`` = (incoming user, outgoing user) bound now;
+        ``checked``: the caller ran ``_check_auth`` under this lock, with the same view
+        (create_export: before its first write)."""
         made = [] if made is None else made
-        self._check_auth(tid, auth, old)
+        if not checked:
+            self._check_auth(tid, auth, old)
         show = self.query()[0]
         live = next((t for t in show.values() if t.tid == tid), None)
         elsewhere = self._users_elsewhere(tid)
@@ -472,7 +484,8 @@ class TgtAdm(Target):
         path = self._file_path(spec.volume)
         try:
             with self._files_lock():
-                write_private(path, text)
+                write_private(path, text, sync_dir=False)   # the directory: once, in commit
+            self._unsynced = True
         except (IOError, OSError) as exc:
             # the live target is made (or changed): say so, and what is left unsaved
             raise CinderkitError('cannot write the tgt include file %s: %s; the target %s is live '
@@ -515,7 +528,7 @@ class TgtAdm(Target):
                 live.outgoing[0] if live.outgoing else None)
         if spec.auth != actual.auth or (spec.auth is None) != (have[0] is None):
             self._check_auth(tid, spec.auth, have)
-            self._bind_auth(tid, spec.auth, have)
+            self._bind_auth(tid, spec.auth, have, checked=True)
         self._persist(spec, text)
 
     def remove_export(self, actual):
@@ -540,12 +553,24 @@ class TgtAdm(Target):
             try:
                 with self._files_lock():
                     os.unlink(path)
+                self._unsynced = True
             except OSError as exc:
                 raise CinderkitError('cannot remove the tgt include file %s: %s; the target %s is '
                                      'removed but tgt would restore it at its next start'
                                      % (path, exc, actual.target_name), changed=live is not None,
                                      target=actual.target_name, live=False, persisted=True)
             self.query()[1].pop(actual.target_name, None)
+
+    def flush(self):
+        """Make the include files written or removed so far durable: ONE fsync of
+        volumes_dir for all of them (each file was fsynced before its rename)."""
+        if self._unsynced and not self.runner.check_mode:
+            fsync_dir(self.volumes_dir)
+        self._unsynced = False
+
+    def commit(self):
+        """tgt has no whole-config save: the include files are the persistence."""
+        self.flush()
 
     # -- connections ---------------------------------------------------------------------
     def initialize_connection(self, export, connector):
