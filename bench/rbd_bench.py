@@ -13,7 +13,7 @@ of RBD_BENCH_REPS (3).  The cluster calls of backend_facts are counted through
 tests/integration/host/ceph_calls.py.  Writes bench/results/rbd-latest.md (and a dated
 copy).  Timings never fail the run; a wrong result does.
 
-  RBD_BENCH_N="100 1000"  RBD_BENCH_REPS=3  RBD_BENCH_PROFILE=N (cProfile one create/re-run/
+  RBD_BENCH_N="100 1000"  RBD_BENCH_REPS=3  RBD_BENCH_CALLS_N="10 1000"  RBD_BENCH_PROFILE=N (cProfile one create/re-run/
   delete of N images, top entries to stderr, no table)
 """
 
@@ -146,7 +146,7 @@ def main():
             rows[n] = dict((k, statistics.median(r[k] for r in runs)) for k in runs[0])
             sys.stderr.write('[rbd-bench] N=%d done: %s\n' % (n, rows[n]))
         calls = {}
-        for n in (10, 1000):
+        for n in [int(x) for x in os.environ.get('RBD_BENCH_CALLS_N', '10 1000').split()]:
             names = ['c-%05d' % i for i in range(n)]
             volumes(ceph, names)
             calls[n] = facts_calls(ceph)

@@ -22,6 +22,8 @@ rc=0
 .venv/bin/python bench/lvm_bench.py "$@" || rc=$?
 # exports in bulk (tgtadm, this host): N = 200, or 20 with BENCH_QUICK
 PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/export_bench.py || rc=$?
+# RBD at scale (one-node Ceph of the host tier): N = 100 and 1000 vs raw python-rbd loops; full runs only
+if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_RBD:-}" ]; then .venv/bin/python bench/rbd_bench.py || rc=$?; fi
 # a clone of a 4 GiB thick volume with 10% written vs dd (needs device-mapper: VM here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
 exit $rc
