@@ -13,8 +13,10 @@ of RBD_BENCH_REPS (3).  The cluster calls of backend_facts are counted through
 tests/integration/host/ceph_calls.py.  Writes bench/results/rbd-latest.md (and a dated
 copy).  Timings never fail the run; a wrong result does.
 
-  RBD_BENCH_N="100 1000"  RBD_BENCH_REPS=3  RBD_BENCH_CALLS_N="10 1000"  RBD_BENCH_PROFILE=N (cProfile one create/re-run/
+  RBD_BENCH_N="100 1000"  RBD_BENCH_REPS=3  RBD_BENCH_CALLS_N="10 1000"
+  RBD_BENCH_PROFILE=N (cProfile one create/re-run/
   delete of N images, top entries to stderr, no table)
+  RBD_BENCH_THREADS="1 4 8 16" (create/delete of the first RBD_BENCH_N with each pool size)
 """
 
 import cProfile
@@ -129,6 +131,28 @@ def profile(ceph, n):
     sys.stderr.write('== backend_facts N=0: %d calls: %s\n' % (calls.total, dict(calls.counts)))
 
 
+def sweep(ceph, n, reps, threads):
+    """Create and delete N images with the driver's pool of each size (in-process)."""
+    from ansible_collections.cinderkit.storage.plugins.module_utils.drivers import _rbd
+    saved = _rbd.WRITE_THREADS
+    lines = ['load average %.2f %.2f %.2f; N = %d, medians of %d' % (os.getloadavg() + (n, reps)), '',
+             '| threads | raw create loop | create | raw remove loop | delete |', '|---|---|---|---|---|']
+    try:
+        for t in threads:
+            _rbd.WRITE_THREADS = t
+            rows = []
+            for rep in range(reps):
+                names = ['t%d-%d-%05d' % (t, rep, i) for i in range(n)]
+                raw = ['tr%d-%d-%05d' % (t, rep, i) for i in range(n)]
+                rows.append((timed(raw_create, ceph, raw)[0], timed(volumes, ceph, names)[0],
+                             timed(raw_remove, ceph, raw)[0], timed(volumes, ceph, names, 'absent')[0]))
+            med = [statistics.median(r[i] for r in rows) for i in range(4)]
+            lines.append('| %d | %.2f s | %.2f s | %.2f s | %.2f s |' % tuple([t] + med))
+    finally:
+        _rbd.WRITE_THREADS = saved
+    return '\n'.join(lines)
+
+
 def main():
     ns = [int(x) for x in os.environ.get('RBD_BENCH_N', '100 1000').split()]
     reps = int(os.environ.get('RBD_BENCH_REPS', '3'))
@@ -138,6 +162,10 @@ def main():
         ceph.empty_pool()
         if os.environ.get('RBD_BENCH_PROFILE'):
             profile(ceph, int(os.environ['RBD_BENCH_PROFILE']))
+            return 0
+        if os.environ.get('RBD_BENCH_THREADS'):
+            print(sweep(ceph, int(os.environ.get('RBD_BENCH_N', '100').split()[0]), reps,
+                        [int(x) for x in os.environ['RBD_BENCH_THREADS'].split()]))
             return 0
         load0 = os.getloadavg()
         rows = {}
