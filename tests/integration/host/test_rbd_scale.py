@@ -10,6 +10,7 @@ in-process (support.run_module) so ceph_calls.py can count the binding calls."""
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import rados
 import rbd
 
@@ -54,6 +55,7 @@ def record(ceph):
             return {}
 
 
+@pytest.mark.slow
 def test_thousand_images_one_task(ceph):
     want = names(N)
     r = volumes(ceph, want)
@@ -82,6 +84,7 @@ def test_thousand_images_one_task(ceph):
     assert volumes(ceph, want, 'absent')['changed'] is False
 
 
+@pytest.mark.slow
 def test_backend_facts_calls_do_not_grow_with_images(ceph):
     volumes(ceph, names(10))
     small, small_calls = facts(ceph)
