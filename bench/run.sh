@@ -25,6 +25,8 @@ since=$(mktemp); trap 'rm -f "$since"' EXIT
 PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/export_bench.py || rc=$?
 # one single-volume task against a ping task plus its LVM commands (issue 12, Build 3)
 PYTHONPATH=$ROOT/.build/collections .venv/bin/python bench/task_bench.py || rc=$?
+# RBD at scale (one-node Ceph of the host tier): N = 100 and 1000 vs raw python-rbd loops; full runs only
+if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_RBD:-}" ]; then .venv/bin/python bench/rbd_bench.py || rc=$?; fi
 # a clone of a 4 GiB thick volume with 10% written vs dd (needs device-mapper: VM here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
 # bulk exports on LIO and nvmet against raw rtslib/configfs writes (a guest here); full runs only

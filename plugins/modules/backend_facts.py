@@ -15,6 +15,11 @@ description:
   - Returns what Cinder's C(get_volume_stats) and C(init_capabilities) return for the backend, as
     C(ansible_facts.cinderkit_backends[<volume_backend_name>]).
   - For LVM the stats come from one C(vgs) and one C(lvs) call in JSON, whatever the LV count.
+  - For RBD on an exclusive pool (O(ignore:rbd_exclusive_cinder_pool=true), the default) the stats
+    come from one pool listing, one read of the record object C(cinderkit.volumes) (each managed
+    volume's image id and size, kept by the volume tasks) and two mon commands, whatever the image
+    count; only images the record does not explain are opened. A shared pool opens every image, as
+    Cinder does.
   - Changes nothing. With O(ignore:lvm_type=auto) and no thin pool yet, the stats describe the
     volume group as it is (thick); the pool is created by the first volume task.
 author:

@@ -36,6 +36,15 @@ with its whole group (``Group.rollback_to_snap``).  Everything comes with the on
 inventory query: the pool listing, the images' reads (each image's group and its
 snapshots with their group namespace), one omap read of the group directory and one of
 the record.
+
+Capacity without opening every image: the record object ``cinderkit.volumes`` (an omap,
+one key per managed volume: ``{"id": librbd's image id, "size": bytes}``) is written after
+every change this collection makes to a managed volume (one omap write per batch).  It is
+never the ownership: that stays the image's ``ck.kind``.  ``backend_facts`` on an exclusive
+pool (Cinder's default) counts a listed image as the record has it when the image id
+matches, and opens only the images the record does not explain, so a pool of cinderkit's
+volumes costs a fixed number of cluster calls (one listing, one omap read per 1,024
+volumes, two mon commands).  Bulk creates and removes run on WRITE_THREADS threads.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,10 +75,12 @@ STALE_WATCH_WAIT = 45               # s: > the OSDs' osd_client_watch_timeout (3
 CLONE_SNAP = '.clone_snap'          # Cinder's temporary snapshot a clone hangs on
 RESERVED_SUFFIXES = (CLONE_SNAP, '.deleted')
 MAX_NAME = 250
-LIST_THREADS = 8
+LIST_THREADS = 8                    # parallel read-only opens of the inventory
+WRITE_THREADS = 8                   # parallel creates/removes of a bulk task (bench/rbd_bench.py)
 GROUP_RECORD = 'cinderkit.groups'   # omap: group.<name> -> {"id"}, gsnap.<group id>.<name> -> {...}
 GROUP_DIRECTORY = 'rbd_group_directory'     # librbd's: name_<name> -> id, id_<id> -> name
-OMAP_PAGE = 1000
+OMAP_PAGE = 1024                    # the OSDs' osd_max_omap_entries_per_request (default 1024)
+VOLUME_RECORD = 'cinderkit.volumes'  # omap: <image name> -> {"id", "size"} of each managed volume
 SNAP_NS_GROUP = 1                   # RBD_SNAP_NAMESPACE_TYPE_GROUP
 
 
@@ -306,6 +317,7 @@ class RBDDriver(VolumeDriver):
         self._inv = None
         self._group_dir = {}      # group name -> librbd group id (the pool's group directory)
         self._group_rec = {}      # the group record (omap key -> dict)
+        self._vol_rec = None      # the volume record (image name -> dict), read with the inventory
 
     # -- names ----------------------------------------------------------------
     def validate_name(self, name, param='name'):
@@ -396,17 +408,20 @@ class RBDDriver(VolumeDriver):
                 names = sorted(text(e['name']) for e in rbd.RBD().list2(self.ceph.ioctx))
             except rbd.Error as exc:
                 raise CinderkitError('cannot list images of pool %r as %s: %s' % (self.pool, self.ceph.who(), exc))
-            images = {}
-            if names:
-                from concurrent.futures import ThreadPoolExecutor
-                with ThreadPoolExecutor(max_workers=min(LIST_THREADS, len(names))) as ex:
-                    for img in ex.map(self._read_image, names):
-                        if img is not None:
-                            images[img.name] = img
+            images = dict((img.name, img) for img in self._read_images(names))
             self._images = images
             self._read_group_objects()
+            self._vol_rec = parse_record(self._omap(VOLUME_RECORD))
             self._inv = None
         return self._images
+
+    def _read_images(self, names):
+        """[RBDImage] of the images ``names`` that exist (read-only opens, in parallel)."""
+        if not names:
+            return []
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=min(LIST_THREADS, len(names))) as ex:
+            return [img for img in ex.map(self._read_image, names) if img is not None]
 
     def _omap(self, obj):
         """Every omap key/value of ``obj`` (pages of OMAP_PAGE), {} when it does not exist."""
@@ -449,6 +464,65 @@ class RBDDriver(VolumeDriver):
             else:
                 self._images[n] = img
         self._inv = None
+        self._note_volumes(names)
+
+    def _note_volumes(self, names):
+        """Bring the volume record in line with ``self._images`` for ``names`` (after a
+        write): one omap write op, none when the record already says so."""
+        if self._vol_rec is None:
+            self._vol_rec = parse_record(self._omap(VOLUME_RECORD))
+        keys, values, gone = [], [], []
+        for n in sorted(set(names)):
+            img = self._images.get(n)
+            want = dict(id=img.id, size=img.size) if img is not None and img.kind == KIND_VOLUME else None
+            have = self._vol_rec.get(n)
+            if want is not None and want != have:
+                keys.append(n)
+                values.append(json.dumps(want, sort_keys=True).encode())
+            elif want is None and have is not None:
+                gone.append(n)
+        if not keys and not gone:
+            return
+
+        def do():
+            with rados.WriteOpCtx() as op:
+                if keys:
+                    self.ioctx.set_omap(op, tuple(keys), tuple(values))
+                if gone:
+                    self.ioctx.remove_omap_keys(op, tuple(gone))
+                self.ioctx.operate_write_op(op, VOLUME_RECORD)
+        self._op('recording %d volume(s) in %s/%s' % (len(keys) + len(gone), self.pool, VOLUME_RECORD), do)
+        for n, v in zip(keys, values):
+            self._vol_rec[n] = json.loads(v)
+        for n in gone:
+            self._vol_rec.pop(n, None)
+
+    def managed_capacity(self):
+        """(managed bytes, managed volumes) of the pool in a fixed number of cluster calls:
+        one listing (names and ids), the volume record; only images the record does not
+        explain (made before the record existed, or not ours) are opened."""
+        if self._images is not None:
+            space = self.get_inventory().space
+            return space['managed_bytes'], len(self.get_inventory().volumes)
+        self.ceph.connect()
+        try:
+            listed = dict((text(e['name']), text(e['id'])) for e in rbd.RBD().list2(self.ceph.ioctx))
+        except rbd.Error as exc:
+            raise CinderkitError('cannot list images of pool %r as %s: %s' % (self.pool, self.ceph.who(), exc))
+        record = parse_record(self._omap(VOLUME_RECORD))
+        total, count, unknown = 0, 0, []
+        for name, image_id in listed.items():
+            rec = record.get(name)
+            if rec is not None and rec.get('id') == image_id and isinstance(rec.get('size'), int):
+                total += rec['size']
+                count += 1
+            else:
+                unknown.append(name)
+        for img in self._read_images(sorted(unknown)):
+            if img.kind == KIND_VOLUME:
+                total += img.size
+                count += 1
+        return total, count
 
     def image(self, name):
         return self._load().get(name)
@@ -710,7 +784,7 @@ class RBDDriver(VolumeDriver):
                     im.metadata_set(k, v)
         self._op('marking %s/%s as managed' % (self.pool, name), do)
 
-    def _remove_half_made(self, name, exc):
+    def _remove_half_made(self, name, exc, refresh=True):
         """Remove the image a failed copy left.  A copy stopped by force (a timeout) leaves
         its watch behind until the OSDs time it out (osd_client_watch_timeout, 30 s): the
         image is busy until then, and nobody else knows the half-made image exists."""
@@ -730,7 +804,8 @@ class RBDDriver(VolumeDriver):
             except rbd.Error as err:
                 failure = '%s: %s' % (type(err).__name__, err)
                 break
-        self.refresh(name)
+        if refresh:         # a worker of a bulk create leaves it to the batch
+            self.refresh(name)
         note_half_made(exc, name, failure)
 
     def _resize(self, name, size_bytes):
@@ -759,38 +834,100 @@ class RBDDriver(VolumeDriver):
         self.create_volumes([spec])
 
     def create_volumes(self, specs):
+        """Every spec on WRITE_THREADS threads: create, then mark it ours in the same open
+        that reads back its id; no re-read.  One record write for the batch.  A failure
+        leaves the others made (each half-made image removed) and says which failed."""
         if not specs:
             return
         self.ceph.connect()
         order, features = self.order(), self.features()
+        self._load()
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(specs))) as ex:
+            made = list(ex.map(lambda s: self._create_one(s, order, features), specs))
         failed = []
-        for s in specs:
-            try:
-                self._op('creating %s/%s' % (self.pool, s.name), rbd.RBD().create, self.ceph.ioctx, s.name,
-                         self.round_size(s.size_bytes), order=order, old_format=False, features=features)
-                try:
-                    self._set_meta(s.name, KIND_VOLUME, s.source)
-                except CinderkitError as exc:
-                    self._remove_half_made(s.name, exc)
-                    raise
-            except CinderkitError as exc:
-                failed.append((s.name, exc.msg))
-        self.refresh(*[s.name for s in specs])
+        for s, (img, err) in zip(specs, made):
+            if img is not None:
+                self._images[s.name] = img
+            else:
+                self._images.pop(s.name, None)
+                failed.append((s.name, err))
+        self._inv = None
+        self._note_volumes([s.name for s in specs])
         if failed:
             raise CinderkitError('could not create %d of %d volume(s): %s'
                                  % (len(failed), len(specs), '; '.join('%s: %s' % f for f in failed[:20])),
                                  failed=[f[0] for f in failed])
 
+    def _create_one(self, spec, order, features):
+        """(RBDImage, None) of one new managed image, or (None, why it is not there)."""
+        name = spec.name
+        try:
+            self._op('creating %s/%s' % (self.pool, name), rbd.RBD().create, self.ceph.ioctx, name,
+                     self.round_size(spec.size_bytes), order=order, old_format=False, features=features)
+        except CinderkitError as exc:
+            return None, exc.msg
+        meta = {META_KIND: KIND_VOLUME}
+        st = source_tag(spec.source)
+        if st:
+            meta.update([st.split('=', 1)])
+
+        def mark():
+            with rbd.Image(self.ioctx, name) as im:      # a new image: no inherited ck.* keys
+                for k in sorted(meta):
+                    im.metadata_set(k, meta[k])
+                return RBDImage(name, text(im.id()), im.size(), im.features(), meta, [], None, [],
+                                im.stripe_unit())
+        try:
+            return self._op('marking %s/%s as managed' % (self.pool, name), mark), None
+        except CinderkitError as exc:
+            self._remove_half_made(name, exc, refresh=False)
+            return None, exc.msg
+
     def delete_volume(self, name):
         self.delete_volumes([name])
 
     def delete_volumes(self, names):
+        """Every check first; then the plain images (no snapshot, parent or group: nothing
+        but the image to remove) on WRITE_THREADS threads, the others one by one.  librbd's
+        remove itself refuses an image that got a watcher since the plan (ImageBusy)."""
         inv = self.get_inventory()
         names = [n for n in names if n in inv.volumes]
         for n in names:
             self.check_delete(inv.volumes[n])
+        plain = [n for n in names if self._plain(self._images[n])]
+        failed = []
+        if plain:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(plain))) as ex:
+                for n, err in zip(plain, ex.map(self._remove_one, plain)):
+                    if err is None:
+                        self._images.pop(n, None)
+                    else:
+                        failed.append((n, err))
+            self._inv = None
+            self._note_volumes([n for n in plain if n not in self._images])
         for n in names:
-            self._delete_one(n)
+            if n not in plain:
+                self._delete_one(n)
+        if failed:
+            raise CinderkitError('could not delete %d of %d volume(s): %s'
+                                 % (len(failed), len(names), '; '.join('%s: %s' % f for f in failed[:20])),
+                                 failed=[f[0] for f in failed])
+
+    @staticmethod
+    def _plain(img):
+        return not img.snaps and img.parent is None and img.group is None
+
+    def _remove_one(self, name):
+        """None once ``name`` is gone, else why not."""
+        try:
+            self._op('deleting %s/%s' % (self.pool, name), rbd.RBD().remove, self.ioctx, name)
+        except CinderkitError as exc:
+            if 'ImageNotFound' in exc.msg:
+                return None
+            return exc.msg
+        return None
 
     def _delete_one(self, name):
         img = self.image(name)
@@ -1337,17 +1474,21 @@ class RBDDriver(VolumeDriver):
         c = self.config
         location_info = '%s:%s:%s:%s:%s' % (c.rbd_cluster_name, c.rbd_ceph_conf, self.ceph.fsid(),
                                             c.rbd_user, c.rbd_pool)
-        inv = self.get_inventory(refresh)
         state, total, free = 'down', 'unknown', 'unknown'
         try:
             free_b, total_b = self.pool_capacity()[:2]
             free, total, state = gb(free_b), gb(total_b), 'up'
         except CinderkitError:
             pass
+        if refresh:
+            self._images = None
+        if not c.rbd_exclusive_cinder_pool:
+            self._load()            # every image's size: the whole inventory
+        managed_bytes, total_volumes = self.managed_capacity()
         if c.rbd_exclusive_cinder_pool:
-            provisioned = gb(inv.space['managed_bytes'])
-        else:   # Cinder's _get_usage_info: every image, whole GiB
-            provisioned = int(math.ceil(inv.space['provisioned_bytes'] / float(GiB)))
+            provisioned = gb(managed_bytes)
+        else:   # Cinder's _get_usage_info: every image (each opened, as Cinder does), whole GiB
+            provisioned = int(math.ceil(self.get_inventory().space['provisioned_bytes'] / float(GiB)))
         common = dict(
             total_capacity_gb=total,
             free_capacity_gb=free,
@@ -1360,7 +1501,7 @@ class RBDDriver(VolumeDriver):
             provisioned_capacity_gb=provisioned,
         )
         pool = dict(common, pool_name=self.backend_name, QoS_support=False,
-                    thick_provisioning_support=False, total_volumes=len(inv.volumes),
+                    thick_provisioning_support=False, total_volumes=total_volumes,
                     filter_function=c.filter_function, goodness_function=c.goodness_function)
         stats = dict(common,
                      volume_backend_name=self.backend_name,

@@ -189,16 +189,17 @@ class Ceph(object):
 
     # -- cleanup -------------------------------------------------------------
     def empty_pool(self):
-        """Remove every group (with its group snapshots) and the groups' record, then every
-        image: flatten clones, unprotect and remove snapshots."""
+        """Remove every group (with its group snapshots), the groups' and the volumes'
+        records, then every image: flatten clones, unprotect and remove snapshots."""
         with self.ioctx() as io:
             r = rbd.RBD()
             for g in list(r.group_list(io)):
                 r.group_remove(io, g)
-            try:
-                io.remove_object('cinderkit.groups')
-            except rados.ObjectNotFound:
-                pass
+            for record in ('cinderkit.groups', 'cinderkit.volumes'):
+                try:
+                    io.remove_object(record)
+                except rados.ObjectNotFound:
+                    pass
             for dummy in range(5):
                 names = list(r.list(io))
                 if not names:
