@@ -75,7 +75,7 @@ def import_time():
     """Wall time of importing the volume module on the managed node's Python, best of 3."""
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, '.build', 'collections'), PYTHONDONTWRITEBYTECODE='1')
     best = None
-    for _ in range(3):
+    for _attempt in range(3):
         t0 = time.time()
         subprocess.run([PYTHON, '-B', '-c',
                         'import ansible_collections.cinderkit.storage.plugins.modules.volume'],
