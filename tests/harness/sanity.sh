@@ -21,7 +21,10 @@ if [ "${SANITY_DOCS_LINT:-1}" != 0 ]; then
   ANSIBLE_COLLECTIONS_PATH=$BUILD "$ROOT/tests/harness/docs-lint.sh" "$DEST"
 fi
 # ansible-test fetches its pip bootstrap from ci-files.testing.ansible.com; give it ours
-PIPV=$("$VENV/bin/python" -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null || echo 24.2)
+# (ansible-test 2.17+ names its pip version PIP_VERSION; 2.16 has it in get_venv_packages)
+PIPV=$("$VENV/bin/python" -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null \
+  || "$VENV/bin/python" -c 'import re, ansible_test._internal.python_requirements as m; print(re.search(r"pip=.([0-9.]+).,", open(m.__file__).read()).group(1))' 2>/dev/null \
+  || echo 24.2)
 mkdir -p ~/.ansible/test/cache
 cp "$ROOT/tests/harness/get_pip_offline.py" ~/.ansible/test/cache/get_pip_${PIPV//./_}.py
 PY=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
