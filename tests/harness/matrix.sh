@@ -113,8 +113,8 @@ row() {  # row MINOR CONTROLLER EXTRA SANITY: one version, its log in .build/mat
       tail -n 15 "$LOGS/$minor.sanity.log"
     fi
   fi
-  printf '[matrix] %s on Python %s (managed: %s): %s in %ss\n' "$minor" "$cv" \
-    "$cv${extra/-/}" "$([ $fails = 0 ] && echo PASS || echo FAIL)" $((SECONDS - t0))
+  printf '[matrix] %s on Python %s (managed node: %s): %s in %ss\n' "$minor" "$cv" \
+    "$cv$([ "$extra" = - ] || echo ",$extra")" "$([ $fails = 0 ] && echo PASS || echo FAIL)" $((SECONDS - t0))
   printf '  %s\n' "${notes[@]}"
   return $fails
 }
