@@ -77,7 +77,8 @@ row() {  # row MINOR CONTROLLER EXTRA SANITY: one version, its log in .build/mat
     echo "[matrix] FAIL: no Python $cv for ansible-core $minor (pyenv: $PYENV_VERSIONS)"; return 1
   fi
   make_venv "$venv" "$py" "ansible-core==$minor.*" pytest || return 1
-  "$venv/bin/ansible" --version | head -n 1
+  line=$("$venv/bin/ansible" --version) || return 1
+  echo "${line%%$'\n'*}"
   managed=$venv/bin/python
   if [ "$extra" != - ]; then
     for v in ${extra//,/ }; do
@@ -142,7 +143,7 @@ echo "==================== matrix ($((SECONDS - T0))s, MATRIX_JOBS=$JOBS) ======
 for minor in $(printf '%s\n' "${!PIDS[@]}" | sort -V); do
   rc=$(cat "$LOGS/$minor.rc" 2>/dev/null || echo 1)
   [ "$rc" = 0 ] || FAIL=1
-  grep -a '^\[matrix\] \(FAIL\|[0-9]\)\|^  \|pip install failed' "$LOGS/$minor.log" \
+  grep -a '^\[matrix\] \(FAIL\|[0-9]\)\|^  \(units\|smoke\|validate-modules\)\|pip install failed' "$LOGS/$minor.log" \
     || tail -n 20 "$LOGS/$minor.log"
 done
 [ ${#PIDS[@]} -gt 0 ] || { echo "[matrix] no row matched MATRIX_ROWS=$WANT"; FAIL=1; }
