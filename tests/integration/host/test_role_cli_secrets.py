@@ -161,6 +161,6 @@ def test_negative_control_the_sampler_catches_a_secret_on_argv(tgt_env, play):
     os.makedirs(str(env.dir / 'conf.d'))
     tgtadm_shim(str(env.dir))
     canary = 'Canary-Secret-%d' % os.getpid()
-    _, hits = run_sampled(play, env, role_tasks(env)[:1], [canary], control=canary)
+    hits = run_sampled(play, env, role_tasks(env)[:1], [canary], control=canary)[1]
     assert ['sh', '-c', 'sleep 0.5', canary] in hits, hits
     assert not any(is_account_new(h, canary) for h in hits)
