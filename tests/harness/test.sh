@@ -15,7 +15,7 @@ export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False 
 export PATH=$ROOT/.venv/bin:$PATH:/usr/sbin:/sbin
 PYTEST=$ROOT/.venv/bin/pytest
 
-ALL="units sanity lint build docs host contract vm molecule bench vm-auth"
+ALL="units sanity lint build docs host contract vm molecule bench matrix vm-auth"
 TIERS=${TIERS:-$ALL}
 declare -a ROWS
 FAILED=0
@@ -38,7 +38,7 @@ why_not() {  # why_not TIER -> prints a reason when the tier cannot run here
           ls /boot/vmlinuz-"${VM_AUTH_KERNEL:-6.12}"* >/dev/null 2>&1 || { echo "no kernel ${VM_AUTH_KERNEL:-6.12} in /boot for the DH-HMAC-CHAP tests (linux-image-6.12-amd64, bookworm-security; or set VM_AUTH_KERNEL)"; return; }
         fi
       fi ;;
-    host)
+    host|matrix)
       command -v lvcreate >/dev/null || { echo "lvm2 is not installed"; return; }
       command -v tgtd >/dev/null || { echo "tgt is not installed"; return; } ;;
     contract)
@@ -90,6 +90,9 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     vm-auth)  echo "tests/harness/vm-tier.sh tests/integration/vm/test_nvmet_auth.py tests/integration/vm/test_attach_rbd.py" ;;
     molecule) echo "tests/harness/molecule.sh" ;;
     bench)    echo "env BENCH_QUICK=1 bench/run.sh" ;;
+    # every ansible-core minor README claims, with its controller and managed-node Pythons
+    # (tests/harness/matrix.sh; venvs cached in .build/matrix)
+    matrix)   echo "tests/harness/matrix.sh" ;;
     *) return 1 ;;
   esac
 }
