@@ -8,14 +8,17 @@
 # Pythons (a venv of each, with requirements.txt). The oldest and newest minor also run
 # ansible-test sanity's validate-modules with their own ansible-test.
 #
-# Venvs live in .build/matrix/ and are rebuilt only when their pinned requirements or their
-# interpreter change. Rows run in parallel, MATRIX_JOBS (default 2) at a time. A missing
+# Venvs live in MATRIX_VENVS (default ~/.cache/cinderkit/matrix, outside the checkout, so a clean
+# clone on the same machine reuses them, as pip reuses its cache) and are rebuilt only when their
+# pinned requirements or their interpreter change; logs in .build/matrix/. Rows run in parallel, MATRIX_JOBS (default 2) at a time. A missing
 # interpreter fails the tier (it is never skipped). MATRIX_ROWS (env) picks rows by minor
 # ("2.16 2.21"); MATRIX_SANITY=0 leaves validate-modules out.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 M=$ROOT/.build/matrix
+VENVS=${MATRIX_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/cinderkit/matrix}
+mkdir -p "$VENVS"
 LOGS=$M/logs
 JOBS=${MATRIX_JOBS:-2}
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
@@ -70,7 +73,7 @@ make_venv() {
 
 row() {  # row MINOR CONTROLLER EXTRA SANITY: one version, its log in .build/matrix/logs/MINOR.log
   local minor=$1 cv=$2 extra=$3 san=$4
-  local t0=$SECONDS venv=$M/core-$minor py mpy managed fails=0 line
+  local t0=$SECONDS venv=$VENVS/core-$minor py mpy managed fails=0 line
   local -a notes=()
   py=$(python_for "$cv")
   if [ -z "$py" ]; then
@@ -86,8 +89,8 @@ row() {  # row MINOR CONTROLLER EXTRA SANITY: one version, its log in .build/mat
       if [ -z "$mpy" ]; then
         echo "[matrix] FAIL: no Python $v for the managed node (pyenv: $PYENV_VERSIONS)"; return 1
       fi
-      [ -x "$M/node-$v/bin/python" ] || { echo "[matrix] FAIL: no managed-node venv for $v"; return 1; }
-      managed="$managed,$M/node-$v/bin/python"
+      [ -x "$VENVS/node-$v/bin/python" ] || { echo "[matrix] FAIL: no managed-node venv for $v"; return 1; }
+      managed="$managed,$VENVS/node-$v/bin/python"
     done
   fi
   # units, on this controller Python and ansible-core (pytest-ansible's options are not needed)
@@ -125,7 +128,7 @@ T0=$SECONDS
 for v in $(awk 'NF && $3 != "-" {gsub(",", " ", $3); print $3}' <<< "$MATRIX" | tr ' ' '\n' | sort -u); do
   mpy=$(python_for "$v")
   if [ -z "$mpy" ]; then echo "[matrix] FAIL: no Python $v for the managed node (pyenv: $PYENV_VERSIONS)"; exit 1; fi
-  make_venv "$M/node-$v" "$mpy" >"$LOGS/node-$v.log" 2>&1 || { cat "$LOGS/node-$v.log"; exit 1; }
+  make_venv "$VENVS/node-$v" "$mpy" >"$LOGS/node-$v.log" 2>&1 || { cat "$LOGS/node-$v.log"; exit 1; }
 done
 declare -A PIDS=()
 running=0

@@ -91,7 +91,7 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     molecule) echo "tests/harness/molecule.sh" ;;
     bench)    echo "env BENCH_QUICK=1 bench/run.sh" ;;
     # every ansible-core minor README claims, with its controller and managed-node Pythons
-    # (tests/harness/matrix.sh; venvs cached in .build/matrix)
+    # (tests/harness/matrix.sh; venvs cached in ~/.cache/cinderkit/matrix)
     matrix)   echo "tests/harness/matrix.sh" ;;
     *) return 1 ;;
   esac
