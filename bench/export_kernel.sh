@@ -9,6 +9,7 @@ cd "$ROOT"
 tests/harness/link.sh
 run="PATH=$ROOT/.venv/bin:\$PATH:/usr/sbin:/sbin ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections"
 run="$run BENCH_KERNEL_EXPORTS=${BENCH_KERNEL_EXPORTS:-50} BENCH_RUNS=${BENCH_RUNS:-3}"
+run="$run BENCH_KERNEL_COLUMNS=${BENCH_KERNEL_COLUMNS:-task,module,raw} BENCH_PROFILE=${BENCH_PROFILE:-0}"
 if grep -qw device-mapper /proc/misc && modprobe -n target_core_mod 2>/dev/null && modprobe -n nvmet 2>/dev/null; then
   env BENCH_RESULTS="$ROOT/bench/results" bash -c "$run $ROOT/.venv/bin/python bench/export_kernel_bench.py"
 else
