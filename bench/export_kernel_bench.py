@@ -55,13 +55,17 @@ def connector(helper):
     return dict(initiator=INITIATOR) if helper == 'lioadm' else dict(nqn=HOSTNQN)
 
 
-def ck_task(play, vg, helper, names, state):
-    vols = [dict(volume=n) for n in names]
-    args = dict(backend=backend(vg, helper), volumes=vols)
+def export_args(vg, helper, names, state):
+    args = dict(backend=backend(vg, helper), volumes=[dict(volume=n) for n in names])
     if state == 'present':
         args['connector'] = connector(helper)
     else:
         args['state'] = 'absent'
+    return args
+
+
+def ck_task(play, vg, helper, names, state):
+    args = export_args(vg, helper, names, state)
     t0 = time.time()
     res = play.run([{'cinderkit.storage.export': args}])
     wall = time.time() - t0
@@ -71,12 +75,7 @@ def ck_task(play, vg, helper, names, state):
 
 
 def ck_module(vg, helper, names, state):
-    vols = [dict(volume=n) for n in names]
-    args = dict(backend=backend(vg, helper), volumes=vols)
-    if state == 'present':
-        args['connector'] = connector(helper)
-    else:
-        args['state'] = 'absent'
+    args = export_args(vg, helper, names, state)
     t0 = time.time()
     if PROFILE:
         import cProfile
