@@ -246,11 +246,13 @@ def _env_of(harness_env):
     return out
 
 
-def cluster(base='/var/tmp'):
+def cluster(base='/var/tmp', wait=None):
     """Start the cluster (or reuse one), yield a ``Ceph``, stop it.  Fails, never skips.
 
     ``base``: where its data directory goes (the VM tier gives its ext4 scratch disk:
-    bluestore needs O_DIRECT, which the guest's RAM overlays lack)."""
+    bluestore needs O_DIRECT, which the guest's RAM overlays lack).  ``wait``: seconds for
+    HEALTH_OK (ceph.sh's default is 120; under TCG on a shared host the mgr alone can take
+    longer to load its Python modules, and the mon reports MGR_DOWN until it has)."""
     if rados is None:
         pytest.fail('python3-rados/python3-rbd are not importable from %s (make setup links them '
                     'into the venv)' % os.environ.get('VIRTUAL_ENV', 'this interpreter'))
@@ -272,8 +274,10 @@ def cluster(base='/var/tmp'):
                    CINDERKIT_CEPH_V1_PORT=str(free_block(v2 + 1, 1)),
                    CINDERKIT_CEPH_OSD_PORTS='%d %d' % (osd, osd + 199))
         owned = True
+        if wait:
+            env['CINDERKIT_CEPH_WAIT'] = str(int(wait))
         t0 = time.time()
-        proc = _run([HARNESS, 'start'], env)
+        proc = _run([HARNESS, 'start'], env, timeout=int(wait or 120) + 120)
         if proc.returncode != 0:
             _run([HARNESS, 'stop'], env)
             shutil.rmtree(data_dir, ignore_errors=True)

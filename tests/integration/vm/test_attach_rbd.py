@@ -36,7 +36,7 @@ def ceph():
     os.environ.setdefault('CINDERKIT_CEPH_OSD_GB', '2')
     base = os.path.join(os.environ.get('CINDERKIT_TEST_WORKDIR') or '/var/tmp', 'ceph')
     # cluster() yields once, and stops the cluster after
-    yield from ceph_fixtures.cluster(base=base)
+    yield from ceph_fixtures.cluster(base=base, wait=600)
 
 
 def mapped():
