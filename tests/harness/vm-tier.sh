@@ -57,6 +57,7 @@ fi
 if [ -n "$RUN_AUTH" ]; then
   echo "[vm-tier] nvmet authentication tests: a guest with kernel $VM_AUTH_KERNEL"
   auth_args=$AUTH_TESTS
+# (twice the per-test limit: the RBD attach test starts its own Ceph, up to 600 s under TCG)
   [ -z "$RUN_VM" ] && [ $# -gt 0 ] && auth_args=$args
   mkdir -p "$OUT/auth"
   VM_KERNEL=$VM_AUTH_KERNEL VM_TIMEOUT=${VM_TIMEOUT:-2700} VM_OUT=$OUT/auth VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
@@ -65,7 +66,7 @@ export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-re
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
 cd $ROOT
 uname -r
-$ROOT/.venv/bin/pytest -v -ra -p no:logging --durations=10 --timeout=$TEST_TIMEOUT --timeout-method=signal $auth_args --junitxml=\$VM_OUT_GUEST/junit-auth.xml
+$ROOT/.venv/bin/pytest -v -ra -p no:logging --durations=10 --timeout=$(( TEST_TIMEOUT * 2 )) --timeout-method=signal $auth_args --junitxml=\$VM_OUT_GUEST/junit-auth.xml
 " || rc=$?
 fi
 # the guest tests: pytest and the Ansible controller here, the modules in a guest they boot
