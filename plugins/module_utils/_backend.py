@@ -113,7 +113,7 @@ class Backend(object):
             return False
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
         name = self.target_name()
-        cls = targets.registered_targets().get(name) if name else None
+        cls = targets.find_target_class(name)
         return bool(cls is None or cls.online_extend)
 
     def storage_protocol(self):
@@ -130,7 +130,7 @@ class Backend(object):
             return False
         from ansible_collections.cinderkit.storage.plugins.module_utils import targets
         name = self.target_name(override)
-        cls = targets.registered_targets().get(name) if name else None
+        cls = targets.find_target_class(name)
         return bool(cls is not None and 'multiattach' in cls.features)
 
     def stats(self):
