@@ -15,7 +15,7 @@ export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False 
 export PATH=$ROOT/.venv/bin:$PATH:/usr/sbin:/sbin
 PYTEST=$ROOT/.venv/bin/pytest
 
-ALL="units sanity lint build docs host contract vm molecule bench matrix vm-auth"
+ALL="units sanity lint build docs host contract vm playbooks molecule bench matrix vm-auth"
 TIERS=${TIERS:-$ALL}
 declare -a ROWS
 FAILED=0
@@ -30,7 +30,7 @@ has_dm() { grep -qw device-mapper /proc/misc 2>/dev/null; }
 
 why_not() {  # why_not TIER -> prints a reason when the tier cannot run here
   case "$1" in
-    vm|molecule|vm-auth)
+    vm|playbooks|molecule|vm-auth)
       if ! has_dm; then
         command -v qemu-system-x86_64 >/dev/null || { echo "no device-mapper and no qemu-system-x86_64 for the VM"; return; }
         ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "no device-mapper and no kernel image for the VM (linux-image-amd64)"; return; }
@@ -83,12 +83,17 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     docs)     echo "tests/harness/docs.sh all" ;;  # HTML docs (warnings are errors), then ee.sh
     host)     echo "$PYTEST -q -ra -n 2 --durations=15 tests/integration/host" ;;
     contract) echo "$PYTEST -q -ra tests/integration/contract" ;;  # one process: one Ceph cluster
-    vm)       echo "env VM_SKIP_AUTH=1 tests/harness/vm-tier.sh" ;;
+    vm)       echo "env VM_SKIP_AUTH=1 VM_SKIP_GUEST=1 tests/harness/vm-tier.sh" ;;
+    # the two-host playbooks (tests/integration/guest): the controller here, the modules in a
+    # guest of one vCPU (they run one module at a time), beside the molecule tier
+    playbooks) echo "env VM_CPUS=1 tests/harness/vm-tier.sh tests/integration/guest" ;;
     # the NVMe DH-HMAC-CHAP tests (and the RBD attachment, with its own Ceph) in a guest on
     # VM_AUTH_KERNEL (6.12): last in the host stream,
     # where the host tiers have left the CPU to it
     vm-auth)  echo "tests/harness/vm-tier.sh tests/integration/vm/test_nvmet_auth.py tests/integration/vm/test_attach_rbd.py" ;;
-    molecule) echo "tests/harness/molecule.sh" ;;
+    # each scenario's guest has one vCPU: the scenarios run one module at a time, and a
+    # second vCPU thread only adds lock-holder preemption when guests share the two cores
+    molecule) echo "env VM_CPUS=1 tests/harness/molecule.sh" ;;
     bench)    echo "env BENCH_QUICK=1 bench/run.sh" ;;
     # every ansible-core minor README claims, with its controller and managed-node Pythons
     # (tests/harness/matrix.sh; venvs cached in ~/.cache/cinderkit/matrix)
@@ -97,28 +102,37 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
   esac
 }
 
-# The guest tiers (vm, molecule) are mostly emulated CPU; the host tiers mostly
+# The guest tiers (vm, playbooks, molecule) are mostly emulated CPU; the host tiers mostly
 # wait on LVM metadata commits, tgtd and Ceph. Running the guest tiers in the
 # background while the host tiers run in the foreground halves the wall time.
 # CINDERKIT_SERIAL=1 runs everything in order instead.
 GUEST="" HOST=""
 for tier in $TIERS; do
   tier_cmd "$tier" >/dev/null || { echo "unknown tier $tier" >&2; FAILED=1; continue; }
-  case "$tier" in vm|molecule) GUEST="$GUEST $tier" ;; *) HOST="$HOST $tier" ;; esac
+  case "$tier" in vm|playbooks|molecule) GUEST="$GUEST $tier" ;; *) HOST="$HOST $tier" ;; esac
 done
 trap 'echo "interrupted: stopping every tier" >&2; kill 0' INT TERM
 if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   echo "======== guest tiers (${GUEST# }) start in the background; their output follows when they end"
-  # the guest tiers run one after the other in one background stream: two TCG guests on two
-  # cores beside the host tiers slowed every stream down several-fold (a molecule converge took
-  # 25 min instead of 2-3). CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream.
+  # the guest tiers run in one background stream: vm, then playbooks and molecule together.
+  # Two guests of two vCPUs each beside the host tiers slowed every stream several-fold (a
+  # molecule converge took 25 min instead of 2-3), so only one-vCPU guests share the cores.
+  # CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream from the start.
   BG_PIDS=()
   guest_tier() {
     ( ROWS=(); FAILED=0; run_tier "$1" $(tier_cmd "$1") > "$LOGS/$1.console" 2>&1
       printf '%s\n' "${ROWS[@]}" > "$LOGS/$1.row"; exit $FAILED )
   }
   if [ -z "${CINDERKIT_GUEST_PARALLEL:-}" ]; then
-    ( for tier in $GUEST; do guest_tier "$tier"; done ) &
+    # vm first (a guest of two vCPUs, two pytest workers), then playbooks and molecule side by
+    # side: one-vCPU guests that each run one module at a time, so together they fill both
+    # cores once the host tiers are done
+    ( AFTER=()
+      for tier in $GUEST; do
+        case "$tier" in vm) guest_tier "$tier" ;; *) AFTER+=("$tier") ;; esac
+      done
+      for tier in "${AFTER[@]}"; do guest_tier "$tier" & done
+      wait ) &
     BG_PIDS+=($!)
   else
     for tier in $GUEST; do guest_tier "$tier" & BG_PIDS+=($!); done

@@ -25,12 +25,15 @@ for a in "$@"; do
 done
 IGNORE_AUTH=
 if [ -n "$VM_DEFAULT" ]; then for t in $AUTH_TESTS; do IGNORE_AUTH="$IGNORE_AUTH --ignore=$t"; done; fi
-# make test runs the auth guest as a tier of its own (vm-auth), beside the guest stream
+# make test runs the auth guest as a tier of its own (vm-auth), beside the guest stream, and the
+# guest playbook tests as one of their own (playbooks), beside the molecule tier
 [ -n "${VM_SKIP_AUTH:-}" ] && RUN_AUTH=
-# results: .build/vm-tier, or .build/vm-auth for a run of the auth tests alone (the two may
-# run at once)
+[ -n "${VM_SKIP_GUEST:-}" ] && RUN_GUEST= GUEST_DEFAULT=
+# results: .build/vm-tier, or .build/vm-auth for a run of the auth tests alone, or
+# .build/vm-guest for the guest playbook tests alone (these may run at once)
 OUT=$ROOT/.build/vm-tier
 [ -z "$RUN_VM$RUN_GUEST" ] && [ -n "$RUN_AUTH" ] && OUT=$ROOT/.build/vm-auth
+[ -z "$RUN_VM$RUN_AUTH" ] && [ -n "$RUN_GUEST" ] && OUT=$ROOT/.build/vm-guest
 rm -rf "$OUT"; mkdir -p "$OUT"
 if grep -qw device-mapper /proc/misc 2>/dev/null && [ -z "${CINDERKIT_FORCE_VM:-}" ]; then
   echo "[vm-tier] this host has device-mapper: running the VM tier here (CINDERKIT_FORCE_VM=1 to use the VM)"
