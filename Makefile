@@ -13,14 +13,14 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(VENV)/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: help setup deps venv link demo test units compliance sanity lint build docs ee host contract matrix vm ceph molecule bench bench-quick clean
+.PHONY: help setup deps venv link demo test units compliance sanity lint build docs ee host contract matrix vm playbooks ceph molecule bench bench-quick clean
 
 help:
 	@echo "make demo        set up, then run the demo (loop-device VG, volumes, snapshot, clone, extend, CHAP export, backend facts)"
 	@echo "make test        set up, then run every tier (host, VM, benchmarks-quick) with a summary"
 	@echo "make bench       full benchmark suite (N = 10, 100, 1000; medians of 3)"
 	@echo "make docs        HTML collection docs (antsibull-docs + Sphinx) into .build/docs/build/html/index.html"
-	@echo "tiers: units compliance sanity lint build docs host contract matrix vm ceph molecule bench-quick (and ee)"
+	@echo "tiers: units compliance sanity lint build docs host contract matrix vm playbooks ceph molecule bench-quick (and ee)"
 
 setup: deps venv link
 
@@ -74,6 +74,9 @@ ceph: link
 
 vm: link
 	@tests/harness/vm-tier.sh
+
+playbooks: link
+	@VM_CPUS=1 tests/harness/vm-tier.sh tests/integration/guest
 
 molecule: link
 	@tests/harness/molecule.sh
