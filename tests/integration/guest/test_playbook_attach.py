@@ -126,6 +126,9 @@ def _play(m, playbook, extra):
         fh.write('[storage]\nstor %s\n[compute]\ncomp %s\n' % (m.host_vars, m.host_vars))
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='False',
                ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_PIPELINING='True',
+               # ssh's banner exchange with a TCG guest's sshd took over Ansible's default 10 s
+               # in CI, with three guests on the two cores (the play then failed UNREACHABLE)
+               ANSIBLE_TIMEOUT='120',
                ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=300s -o UserKnownHostsFile=/dev/null',
                ANSIBLE_REMOTE_TMP='/tmp/ansible-remote',
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
