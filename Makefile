@@ -76,7 +76,7 @@ vm: link
 	@tests/harness/vm-tier.sh
 
 playbooks: link
-	@VM_CPUS=1 tests/harness/vm-tier.sh tests/integration/guest
+	@tests/harness/vm-tier.sh tests/integration/guest
 
 molecule: link
 	@tests/harness/molecule.sh

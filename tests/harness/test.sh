@@ -84,16 +84,13 @@ tier_cmd() {  # tier_cmd TIER -> the command line of a tier
     host)     echo "$PYTEST -q -ra -n 2 --durations=15 tests/integration/host" ;;
     contract) echo "$PYTEST -q -ra tests/integration/contract" ;;  # one process: one Ceph cluster
     vm)       echo "env VM_SKIP_AUTH=1 VM_SKIP_GUEST=1 tests/harness/vm-tier.sh" ;;
-    # the two-host playbooks (tests/integration/guest): the controller here, the modules in a
-    # guest of one vCPU (they run one module at a time), beside the molecule tier
-    playbooks) echo "env VM_CPUS=1 tests/harness/vm-tier.sh tests/integration/guest" ;;
+    # the two-host playbooks (tests/integration/guest): the controller here, the modules in a guest
+    playbooks) echo "tests/harness/vm-tier.sh tests/integration/guest" ;;
     # the NVMe DH-HMAC-CHAP tests (and the RBD attachment, with its own Ceph) in a guest on
     # VM_AUTH_KERNEL (6.12): last in the host stream,
     # where the host tiers have left the CPU to it
     vm-auth)  echo "tests/harness/vm-tier.sh tests/integration/vm/test_nvmet_auth.py tests/integration/vm/test_attach_rbd.py" ;;
-    # each scenario's guest has one vCPU: the scenarios run one module at a time, and a
-    # second vCPU thread only adds lock-holder preemption when guests share the two cores
-    molecule) echo "env VM_CPUS=1 tests/harness/molecule.sh" ;;
+    molecule) echo "tests/harness/molecule.sh" ;;
     bench)    echo "env BENCH_QUICK=1 bench/run.sh" ;;
     # every ansible-core minor README claims, with its controller and managed-node Pythons
     # (tests/harness/matrix.sh; venvs cached in ~/.cache/cinderkit/matrix)
@@ -114,25 +111,20 @@ done
 trap 'echo "interrupted: stopping every tier" >&2; kill 0' INT TERM
 if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   echo "======== guest tiers (${GUEST# }) start in the background; their output follows when they end"
-  # the guest tiers run in one background stream: vm, then playbooks and molecule together.
-  # Two guests of two vCPUs each beside the host tiers slowed every stream several-fold (a
-  # molecule converge took 25 min instead of 2-3), so only one-vCPU guests share the cores.
-  # CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream from the start.
+  # the guest tiers run one after the other in one background stream (vm, playbooks,
+  # molecule). The run is CPU-bound: a clean-clone .ci/run kept both cores 94% busy. Running
+  # playbooks and molecule side by side in one-vCPU guests (tried 2026-12-02) gained little
+  # (63 min, one playbook test cut short by a failure, against 67) and stretched the other
+  # from 298 s to 960 s, near its 1200 s limit;
+  # two guests of two vCPUs each beside the host tiers slowed every stream several-fold.
+  # CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream.
   BG_PIDS=()
   guest_tier() {
     ( ROWS=(); FAILED=0; run_tier "$1" $(tier_cmd "$1") > "$LOGS/$1.console" 2>&1
       printf '%s\n' "${ROWS[@]}" > "$LOGS/$1.row"; exit $FAILED )
   }
   if [ -z "${CINDERKIT_GUEST_PARALLEL:-}" ]; then
-    # vm first (a guest of two vCPUs, two pytest workers), then playbooks and molecule side by
-    # side: one-vCPU guests that each run one module at a time, so together they fill both
-    # cores once the host tiers are done
-    ( AFTER=()
-      for tier in $GUEST; do
-        case "$tier" in vm) guest_tier "$tier" ;; *) AFTER+=("$tier") ;; esac
-      done
-      for tier in "${AFTER[@]}"; do guest_tier "$tier" & done
-      wait ) &
+    ( for tier in $GUEST; do guest_tier "$tier"; done ) &
     BG_PIDS+=($!)
   else
     for tier in $GUEST; do guest_tier "$tier" & BG_PIDS+=($!); done
