@@ -2,7 +2,7 @@
 # ceph.sh - the project's throw-away one-node Ceph cluster for the host tier.
 #
 #   ceph.sh start    bootstrap a fresh cluster (1 mon, 1 bluestore OSD on a sparse file, 1 mgr,
-#                    all on 127.0.0.1, cephx on, pool size 1), create the pool, wait for HEALTH_OK
+#                    all on 127.0.0.1 or CINDERKIT_CEPH_ADDR, cephx on, pool size 1), create the pool, wait for HEALTH_OK
 #   ceph.sh stop     stop the daemons (by recorded PID) and delete the data directory
 #   ceph.sh status   ceph -s
 #   ceph.sh env      shell variables a client needs:  eval "$(tests/harness/ceph.sh env)"
@@ -20,6 +20,9 @@
 #                         ones, so a lab cluster on this host does not collide)
 #   CINDERKIT_CEPH_OSD_PORTS  "min max" bind range of the OSD and mgr (default "16800 16999")
 #   CINDERKIT_CEPH_OSD_GB sparse OSD size (default 10)
+#   CINDERKIT_CEPH_ADDR   the address every daemon binds to and advertises (default 127.0.0.1;
+#                         vm-tier.sh gives this host's own address, so that a qemu guest on
+#                         user networking reaches the cluster)
 #   KEEP_DATA=1           stop keeps the data directory
 #
 # Users: client.admin (all caps) and client.cinder (profile rbd on the pool), keyrings
@@ -30,6 +33,7 @@ D=${CINDERKIT_CEPH_DIR:-/var/tmp/cinderkit-ceph}
 CONF=$D/ceph.conf
 POOL=${CINDERKIT_CEPH_POOL:-volumes}
 MSGR=${CINDERKIT_CEPH_MSGR:-secure}
+ADDR=${CINDERKIT_CEPH_ADDR:-127.0.0.1}
 V2=${CINDERKIT_CEPH_V2_PORT:-13300}
 V1=${CINDERKIT_CEPH_V1_PORT:-16789}
 read -r PMIN PMAX <<<"${CINDERKIT_CEPH_OSD_PORTS:-16800 16999}"
@@ -43,7 +47,7 @@ log() { printf '[ceph %6.2fs] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEG
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 mon_addrs() {
-  if [ "$MSGR" = secure ]; then echo "[v2:127.0.0.1:$V2]"; else echo "[v2:127.0.0.1:$V2,v1:127.0.0.1:$V1]"; fi
+  if [ "$MSGR" = secure ]; then echo "[v2:$ADDR:$V2]"; else echo "[v2:$ADDR:$V2,v1:$ADDR:$V1]"; fi
 }
 
 write_conf() {
@@ -54,9 +58,9 @@ write_conf() {
 fsid = $FSID
 mon initial members = a
 mon host = $(mon_addrs)
-public addr = 127.0.0.1
-cluster addr = 127.0.0.1
-public network = 127.0.0.1/32
+public addr = $ADDR
+cluster addr = $ADDR
+public network = $ADDR/32
 ms bind ipv4 = true
 ms bind ipv6 = false
 ms bind port min = $PMIN
@@ -254,7 +258,7 @@ export CEPH_CONF=$CONF
 export CINDERKIT_CEPH_DIR=$D
 export CINDERKIT_CEPH_POOL=$POOL
 export CINDERKIT_CEPH_MSGR=$MSGR
-export CINDERKIT_CEPH_MON_V2=127.0.0.1:$V2
+export CINDERKIT_CEPH_MON_V2=$ADDR:$V2
 export CINDERKIT_CEPH_ADMIN_KEYRING=$D/ceph.client.admin.keyring
 export CINDERKIT_CEPH_CINDER_KEYRING=$D/ceph.client.cinder.keyring
 EOF

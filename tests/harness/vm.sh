@@ -20,6 +20,8 @@
 #      are slow: dd of 2000 MiB took 10.5 s with -cpu max and 2 s with Nehalem or qemu64)
 #      VM_OUT (host dir for results of `run`) VM_KERNEL VM_VERBOSE=1
 #      VM_STATE (state dir for started VMs, default .build/vm)
+#      VM_NET=1 (run): user networking, the guest reaches this host's own addresses
+#      VM_ZIPCACHE=0: no bytecode cache for zip imports in the guest (tests/harness/zipcache.py)
 # Debian packages: qemu-system-x86 linux-image-amd64 busybox-static cpio e2fsprogs
 #   openssh-server openssh-client (start/ssh), plus the storage tools under test.
 # KVM does not work on these hosts (the guest hangs), hence TCG; Python in the
@@ -134,6 +136,7 @@ PY
 # ------------------------------------------------------------------ stage 2 (PID 1 in the guest)
 write_stage2() {  # write_stage2 XFER CWD
   local xfer=$1 cwd=$2
+  if [ "${VM_ZIPCACHE:-1}" != 0 ]; then cp "$ROOT/tests/harness/zipcache.py" "$xfer/zipcache.py"; fi
   cat > "$xfer/stage2.sh" <<EOF
 #!/bin/bash
 exec </dev/null >/dev/hvc0 2>&1
@@ -147,6 +150,11 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 mkdir -p /run/lock /run/lvm /run/udev /run/sshd /mnt/scratch
 ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin; ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
 hostname cinderkit-vm; ip link set lo up
+# a bytecode cache for code imported from zip files (Ansible's module payloads), guest only:
+# tests/harness/zipcache.py says why; VM_ZIPCACHE=0 leaves it out
+if [ -s /run/xfer/zipcache.py ]; then
+  for f in /etc/python3.*/sitecustomize.py; do [ -f "\$f" ] && cat /run/xfer/zipcache.py >> "\$f"; done
+fi
 for m in loop dm_mod dm_snapshot dm_thin_pool dm_bufio; do modprobe \$m 2>/dev/null; done
 # the host's lvm.conf may say activation=0; the guest has device-mapper
 [ -f /etc/lvm/lvm.conf ] && sed -i 's/^\([[:space:]]*activation[[:space:]]*=[[:space:]]*\)0/\11/' /etc/lvm/lvm.conf
@@ -156,10 +164,7 @@ mkdir -p /etc/iscsi /etc/nvme
 [ -s /etc/nvme/hostnqn ] || (nvme gen-hostnqn > /etc/nvme/hostnqn 2>/dev/null || true)
 if [ -x /usr/bin/dbus-daemon ]; then mkdir -p /run/dbus; dbus-daemon --system --fork --nopidfile 2>/dev/null; fi
 if [ -b /dev/vda ]; then mount -o discard /dev/vda /mnt/scratch 2>/dev/null || echo "[vm] cannot mount scratch disk"; fi
-if [ -f /run/xfer/ssh/authorized_keys ]; then
-  # sshd runs every command through bash, which then reads ~/.bashrc; the host's (pyenv init)
-  # costs ~10 s per command under TCG. SSH commands get the environment of 'vm.sh run' instead.
-  : > /root/.bashrc
+if [ -f /run/xfer/ssh/authorized_keys ] || [ -f /run/xfer/net ]; then
   modprobe virtio_net 2>/dev/null
   # the NIC comes up before udevd starts: udevd renamed eth0 now and then, even with
   # net.ifnames=0, between the lookup and 'ip link set' ("Cannot find device eth0"), so SSH
@@ -172,6 +177,11 @@ if [ -f /run/xfer/ssh/authorized_keys ]; then
   done
   echo "[vm] network interface: \${nic:-none}"
   ip addr add 10.0.2.15/24 dev "\$nic" && ip route add default via 10.0.2.2
+fi
+if [ -f /run/xfer/ssh/authorized_keys ]; then
+  # sshd runs every command through bash, which then reads ~/.bashrc; the host's (pyenv init)
+  # costs ~10 s per command under TCG. SSH commands get the environment of 'vm.sh run' instead.
+  : > /root/.bashrc
   /usr/sbin/sshd -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o UsePAM=no \
     -o StrictModes=no -o AuthorizedKeysFile=/run/xfer/ssh/authorized_keys \
     -o HostKey=/run/xfer/ssh/host_ed25519 -o UseDNS=no -o PidFile=/run/sshd.pid \
@@ -239,8 +249,10 @@ cmd_run() {
   mkdir -p "$xfer/out"
   printf 'export VM_OUT_GUEST=/run/xfer/out\n%s\n' "$1" > "$xfer/cmd.sh"
   VM_VERBOSE_FLAG=${VM_VERBOSE:-} write_stage2 "$xfer" "${VM_CWD:-$PWD}"
-  local t0; t0=$(date +%s)
-  launch "$xfer" &
+  local t0 net=(); t0=$(date +%s)
+  # VM_NET=1: user networking (no forwarded ports), so the guest reaches this host's addresses
+  if [ -n "${VM_NET:-}" ]; then : > "$xfer/net"; net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0); fi
+  launch "$xfer" "${net[@]}" &
   qpid=$!
   wait $qpid || true
   qpid=

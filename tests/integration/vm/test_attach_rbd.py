@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 """VM tier: ``attachment`` with RBD connection info, through os-brick's RBD connector and the
-kernel's rbd client (krbd), on a one-node Ceph that the guest runs itself (tests/harness/ceph.sh,
-its data on the guest's ext4 scratch disk).
+kernel's rbd client (krbd), on a one-node Ceph (tests/harness/ceph.sh). Under the VM harness the
+cluster runs natively on the host, bound to the host's own address, and the guest reaches it over
+qemu's user networking (vm-tier.sh passes CINDERKIT_CEPH_REUSE); else (CINDERKIT_VM_CEPH=guest, or
+a host with device-mapper) this module starts its own, its data on the scratch disk.
 
 The volume is made by the rbd driver and exported natively (the export module's Cinder
 connection info); the attachment maps it to /dev/rbdN (check mode first), writes a pattern
