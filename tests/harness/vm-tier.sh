@@ -59,7 +59,9 @@ rc=0
 # and the other tests go on; VM_TIMEOUT bounds the whole guest boot.
 TEST_TIMEOUT=${VM_TEST_TIMEOUT:-600}
 if [ -n "$RUN_VM" ]; then
-VM_TIMEOUT=${VM_TIMEOUT:-2700} VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
+# (the guest's whole run: 1,325 s on an idle machine, 2,261 s beside the host tiers; a CI run on
+# a slower machine of this kind overran 2,700 s, so the bound is 3,600 s)
+VM_TIMEOUT=${VM_TIMEOUT:-3600} VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.sh" run "
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
