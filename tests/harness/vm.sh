@@ -140,6 +140,7 @@ write_stage2() {  # write_stage2 XFER CWD
   cat > "$xfer/stage2.sh" <<EOF
 #!/bin/bash
 exec </dev/null >/dev/hvc0 2>&1
+: > /run/xfer/started
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8
 export LVM_SUPPRESS_FD_WARNINGS=1 PYTHONDONTWRITEBYTECODE=1 CINDERKIT_IN_VM=1
 mount -t proc proc /proc; mount -t sysfs sys /sys
@@ -252,10 +253,22 @@ cmd_run() {
   local t0 net=(); t0=$(date +%s)
   # VM_NET=1: user networking (no forwarded ports), so the guest reaches this host's addresses
   if [ -n "${VM_NET:-}" ]; then : > "$xfer/net"; net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0); fi
-  launch "$xfer" "${net[@]}" &
-  qpid=$!
-  wait $qpid || true
-  qpid=
+  local boot
+  for boot in 1 2; do
+    launch "$xfer" "${net[@]}" &
+    qpid=$!
+    wait $qpid || true
+    qpid=
+    # A guest kernel that panics while it boots, before stage 2 (and so before any test) runs,
+    # gets one more boot: seen once with the 6.12 kernel under TCG (an oops in sched_clock_cpu
+    # during the late initcalls). Anything after stage 2 started is never retried.
+    if [ "$boot" = 1 ] && [ ! -e "$xfer/started" ] && [ ! -s "$xfer/rc" ] && grep -q 'Kernel panic' "$xfer/console.log" 2>/dev/null; then
+      echo "vm.sh: WARNING: the guest kernel panicked while booting, before any command ran; booting it again. Console tail:" >&2
+      tail -n 12 "$xfer/console.log" >&2 || true
+      continue
+    fi
+    break
+  done
   log "wall $(( $(date +%s) - t0 ))s"
   if [ -n "${VM_OUT:-}" ]; then mkdir -p "$VM_OUT"; cp -a "$xfer/out/." "$VM_OUT/" 2>/dev/null || true; fi
   if [ -s "$xfer/rc" ]; then exit "$(cat "$xfer/rc")"; fi
