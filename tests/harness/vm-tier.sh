@@ -66,7 +66,7 @@ export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRE
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
 cd $ROOT
-$ROOT/.venv/bin/pytest -v -ra -p no:logging -n \${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT $IGNORE_AUTH --junitxml=\$VM_OUT_GUEST/junit.xml $args
+$ROOT/.venv/bin/pytest -v -ra -p no:logging -n ${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT $IGNORE_AUTH --junitxml=\$VM_OUT_GUEST/junit.xml $args
 " || rc=$?
 fi
 if [ -n "$RUN_AUTH" ]; then
