@@ -62,18 +62,45 @@ run_tier() {  # run_tier NAME COMMAND...
   fi
   echo "======== tier $name: $*"
   local t0 rc; t0=$(date +%s)
-  "$@" 2>&1 | tee "$LOGS/$name.log"
+  : > "$LOGS/running.$name"
+  # the tier's CPU time: bash's `times` counts every descendant that was waited for (qemu too)
+  ( "$@"; rc=$?; times > "$LOGS/$name.times"; exit $rc ) 2>&1 | tee "$LOGS/$name.log"
   rc=${PIPESTATUS[0]}
-  local dt=$(( $(date +%s) - t0 ))
+  rm -f "$LOGS/running.$name"
+  local dt=$(( $(date +%s) - t0 )) cpu
+  cpu=$(awk 'NR == 2 { n = split($1 " " $2, f, " "); c = 0
+          for (k = 1; k <= n; k++) { split(f[k], ms, /[ms]/); c += ms[1] * 60 + ms[2] }
+          printf "%.0f", c }' "$LOGS/$name.times" 2>/dev/null)
+  cpu="cpu ${cpu:-?}s, "
   if [ "$rc" = 0 ]; then
-    ROWS+=("$(printf '%-10s %-22s %5ss  %s' "$name" "PASS" "$dt" "log: .build/test-logs/$name.log")")
+    ROWS+=("$(printf '%-10s %-22s %5ss  %s' "$name" "PASS" "$dt" "${cpu}log: .build/test-logs/$name.log")")
   else
-    ROWS+=("$(printf '%-10s %-22s %5ss  %s' "$name" "FAIL (rc=$rc)" "$dt" "log: .build/test-logs/$name.log")"); FAILED=1
+    ROWS+=("$(printf '%-10s %-22s %5ss  %s' "$name" "FAIL (rc=$rc)" "$dt" "${cpu}log: .build/test-logs/$name.log")"); FAILED=1
   fi
   echo "======== tier $name: rc=$rc in ${dt}s"
 }
 
 T0=$(date +%s)
+# How busy the cores were while the tiers ran: a line every CPU_EVERY s in cpu.log (share of
+# all cores busy, load, the tiers running), summed up per phase after the tier table
+CPU_EVERY=${CPU_EVERY:-30}
+rm -f "$LOGS"/running.* "$LOGS/cpu.log"
+cpu_sampler() {
+  local a b pb=0 pt=0 busy total
+  while :; do
+    read -r _ a < /proc/stat
+    set -- $a
+    busy=$(( $1 + $2 + $3 + $6 + $7 + $8 )); total=$(( busy + $4 + $5 ))
+    if [ "$pt" -gt 0 ] && [ "$total" -gt "$pt" ]; then
+      b=$(cd "$LOGS" && ls running.* 2>/dev/null | sed 's/^running\.//' | tr '\n' ' ')
+      printf '%5d %3d %s %s\n' $(( $(date +%s) - T0 )) $(( 100 * (busy - pb) / (total - pt) )) \
+        "$(cut -d' ' -f1 /proc/loadavg)" "$b" >> "$LOGS/cpu.log"
+    fi
+    pb=$busy pt=$total
+    sleep "$CPU_EVERY"
+  done
+}
+cpu_sampler & CPU_PID=$!
 tier_cmd() {  # tier_cmd TIER -> the command line of a tier
   case "$1" in
     units)    echo "$PYTEST -q -ra tests/unit" ;;
@@ -155,6 +182,19 @@ echo
 echo "==================== make test summary ($(( $(date +%s) - T0 ))s) ===================="
 printf '%-10s %-22s %6s  %s\n' tier outcome time detail
 for r in "${ROWS[@]}"; do echo "$r"; done
+kill "$CPU_PID" 2>/dev/null
+if [ -s "$LOGS/cpu.log" ]; then
+  # per stretch of tiers running together: wall time, cores busy (share of all of them)
+  echo "cores busy, by the tiers running together (samples every ${CPU_EVERY}s; .build/test-logs/cpu.log):"
+  awk -v n="$(nproc)" -v dt="$CPU_EVERY" '
+    { t = ""; for (k = 4; k <= NF; k++) t = t (t == "" ? "" : "+") $k; if (t == "") t = "(none)"
+      if (t != last) { order[++m] = t; last = t }
+      secs[t] += dt; busy[t] += $2 * dt; all += $2 * dt; tot += dt }
+    END { for (k = 1; k <= m; k++) { t = order[k]; if (seen[t]++) continue
+            printf "  %-40s %5ds  %3.0f%%\n", t, secs[t], busy[t] / secs[t] }
+          printf "  %-40s %5ds  %3.0f%% of %d cores (%.0f core-min busy)\n", "whole run", tot, all / tot, n, all * n / 100 / 60 }' \
+    "$LOGS/cpu.log"
+fi
 # CI shows only the tail of this output: name what failed right here, a few lines per tier
 for r in "${ROWS[@]}"; do
   case "$r" in *FAIL*) ;; *) continue ;; esac
