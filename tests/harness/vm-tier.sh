@@ -58,6 +58,8 @@ rc=0
 # A test that hangs fails on its own after TEST_TIMEOUT s with the stacks of every thread,
 # and the other tests go on; VM_TIMEOUT bounds the whole guest boot.
 TEST_TIMEOUT=${VM_TEST_TIMEOUT:-600}
+# VM_PROFILE=0: no timing of each command and module call in the guest (cmdprofile.py)
+PROFILE=1; [ "${VM_PROFILE:-1}" = 0 ] && PROFILE=
 if [ -n "$RUN_VM" ]; then
 # (the guest's whole run: 1,325 s on an idle machine, 2,261 s beside the host tiers; a CI run on
 # a slower machine of this kind overran 2,700 s, so the bound is 3,600 s)
@@ -65,9 +67,12 @@ VM_TIMEOUT=${VM_TIMEOUT:-3600} VM_OUT=$OUT VM_CWD=$ROOT "$ROOT/tests/harness/vm.
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections ANSIBLE_PYTHON_INTERPRETER=$ROOT/.venv/bin/python
 export ANSIBLE_LOCAL_TEMP=/tmp/ansible-local ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote HOME=/root
 export CINDERKIT_TEST_WORKDIR=/mnt/scratch/tests PATH=$ROOT/.venv/bin:\$PATH
+${PROFILE:+export CINDERKIT_PROFILE_DIR=\$VM_OUT_GUEST/profile}
 cd $ROOT
 $ROOT/.venv/bin/pytest -v -ra -p no:logging -n ${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT $IGNORE_AUTH --junitxml=\$VM_OUT_GUEST/junit.xml $args
 " || rc=$?
+# where the guest's test time went: commands, module calls, the rest (tests/integration/cmdprofile.py)
+[ -n "$PROFILE" ] && [ -d "$OUT/profile" ] && "$ROOT/.venv/bin/python" "$ROOT/tests/integration/cmdprofile.py" "$OUT/profile" || true
 fi
 if [ -n "$RUN_AUTH" ]; then
   echo "[vm-tier] nvmet authentication tests: a guest with kernel $VM_AUTH_KERNEL"

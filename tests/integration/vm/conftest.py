@@ -8,7 +8,21 @@ import time
 
 import pytest
 
-from support import HAS_DM, LoopVG, run_module
+if os.environ.get('CINDERKIT_PROFILE_DIR'):
+    # vm-tier.sh sets it: time every command and module call (before run_module is imported)
+    import cmdprofile
+    _PROFILE = cmdprofile.install(os.environ['CINDERKIT_PROFILE_DIR'])
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        cmdprofile.begin(item.nodeid)
+        yield
+        cmdprofile.end(_PROFILE)
+
+    def pytest_sessionfinish(session):
+        cmdprofile.dump()
+
+from support import HAS_DM, LoopVG, run_module  # noqa: E402
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
