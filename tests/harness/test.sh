@@ -145,12 +145,12 @@ if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   # playbook task are each one Python process in a guest at a time (about one core): side by
   # side at the end of the run they keep both cores busy, where one after the other left one
   # idle for the last ~35 minutes (CI of 2026-12-02: 5,174 s, the host stream done at
-  # ~3,030 s). Earlier, with three guests at once beside the host tiers:
-  # The run is CPU-bound: a clean-clone .ci/run kept both cores 94% busy. Running
-  # playbooks and molecule side by side in one-vCPU guests (tried 2026-12-02) gained little
-  # (63 min, one playbook test cut short by a failure, against 67) and stretched the other
-  # from 298 s to 960 s, near its 1200 s limit;
-  # two guests of two vCPUs each beside the host tiers slowed every stream several-fold.
+  # ~3,030 s). Layouts tried before this one, on clean-clone runs:
+  # - both cores 94% busy through the run (the run was CPU-bound then);
+  # - playbooks and molecule side by side in one-vCPU guests, beside the host tiers
+  #   (2026-12-02): little gain (63 min against 67), and one playbook test stretched from
+  #   298 s to 960 s, near its 1200 s limit;
+  # - two guests of two vCPUs each beside the host tiers: every stream several-fold slower.
   # CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream.
   BG_PIDS=()
   guest_tier() {
