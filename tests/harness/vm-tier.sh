@@ -93,22 +93,7 @@ if [ -n "$RUN_AUTH" ]; then
       echo "[vm-tier] WARNING: this host has no address a guest can reach; the RBD attach test starts its own Ceph in the guest (slow)"
     else
       CEPH_HOST_DIR=$(mktemp -d /var/tmp/cinderkit-vmceph.XXXXXX)
-      read -r v2 osd <<<"$(/usr/bin/python3 - "$addr" <<'PY'
-import socket, sys
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind((sys.argv[1], p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-def block(start, n):
-    return next(b for b in range(start, start + 20000, 500) if all(free(p) for p in range(b, b + n)))
-v2 = block(23300, 2)
-print(v2, block(26800, 200))
-PY
-)"
+      read -r v2 osd <<<"$(/usr/bin/python3 "$ROOT/tests/harness/free_ports.py" "$addr" 23300 2 26800 200)"
       export CINDERKIT_CEPH_DIR=$CEPH_HOST_DIR CINDERKIT_CEPH_ADDR=$addr CINDERKIT_CEPH_V2_PORT=$v2 \
              CINDERKIT_CEPH_V1_PORT=$((v2 + 1)) CINDERKIT_CEPH_OSD_PORTS="$osd $((osd + 199))" CINDERKIT_CEPH_OSD_GB=2
       trap 'CINDERKIT_CEPH_DIR=$CEPH_HOST_DIR "$ROOT/tests/harness/ceph.sh" stop >/dev/null 2>&1 || true' EXIT

@@ -21,14 +21,16 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'harness'))
+from free_ports import free_block  # noqa: E402  (tests/harness: vm-tier.sh calls it too)
 HARNESS = os.path.join(ROOT, 'tests', 'harness', 'ceph.sh')
 MiB = 1024 ** 2
 
@@ -37,26 +39,6 @@ try:
     import rbd
 except ImportError:  # reported by the fixture (fails, never skips)
     rados = rbd = None
-
-
-def _free(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def free_block(start, size, step=500, tries=40):
-    """First base >= start where ``size`` consecutive ports are free."""
-    for i in range(tries):
-        base = start + i * step
-        if all(_free(p) for p in range(base, base + size)):
-            return base
-    raise RuntimeError('no free block of %d ports from %d' % (size, start))
 
 
 class Ceph(object):
