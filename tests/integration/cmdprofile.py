@@ -37,14 +37,14 @@ def install(dirname):
     import support
     cmds = collections.defaultdict(lambda: [0, 0.0])
     mods = collections.defaultdict(lambda: [0, 0.0])
-    tests = collections.defaultdict(lambda: dict.fromkeys(SPLIT + ('wall',), 0.0))
+    tests = collections.defaultdict(lambda: dict((k, 0.0) for k in SPLIT + ('wall',)))
     real_run = subprocess.run
     real_module = support.run_module
 
     def run(*args, **kwargs):
         t0 = time.monotonic()
         try:
-            return real_run(*args, **kwargs)
+            return real_run(*args, **kwargs)  # pylint: disable=subprocess-run-check
         finally:
             dt = time.monotonic() - t0
             argv = args[0] if args else kwargs.get('args')
@@ -106,7 +106,7 @@ def end(tests):
 def report(dirname, top=14):
     cmds = collections.defaultdict(lambda: [0, 0.0])
     mods = collections.defaultdict(lambda: [0, 0.0])
-    tests = collections.defaultdict(lambda: dict.fromkeys(SPLIT + ('wall',), 0.0))
+    tests = collections.defaultdict(lambda: dict((k, 0.0) for k in SPLIT + ('wall',)))
     files = [f for f in sorted(os.listdir(dirname)) if f.startswith('profile-') and f.endswith('.json')]
     for f in files:
         with open(os.path.join(dirname, f)) as fh:
@@ -121,7 +121,7 @@ def report(dirname, top=14):
     if not files:
         print('cmdprofile: no profile-*.json in %s' % dirname)
         return 1
-    tot = dict.fromkeys(SPLIT + ('wall',), 0.0)
+    tot = dict((k, 0.0) for k in SPLIT + ('wall',))
     for v in tests.values():
         for k in tot:
             tot[k] += v[k]
