@@ -340,5 +340,8 @@ class LVMClient(object):
         return self._run(argv + ['--', self.vg], write=True)
 
     def lvconvert_merge(self, snapshot_lv):
-        return self._run(['lvconvert', '--merge', '--yes', '--', '%s/%s' % (self.vg, snapshot_lv)],
-                         write=True)
+        # --interval 1: LVM checks whether the merge of an active origin has finished once per
+        # interval (default 15 s), so a small merge returned only after ~15 s (16.1 s against
+        # 2.3 s for a 64 MiB snapshot with 16 MiB changed, TCG guest)
+        return self._run(['lvconvert', '--merge', '--yes', '--interval', '1', '--',
+                          '%s/%s' % (self.vg, snapshot_lv)], write=True)
