@@ -63,7 +63,8 @@ run_tier() {  # run_tier NAME COMMAND...
   echo "======== tier $name: $*"
   local t0 rc; t0=$(date +%s)
   : > "$LOGS/running.$name"
-  # the tier's CPU time: bash's `times` counts every descendant that was waited for (qemu too)
+  # the tier's CPU time: bash's `times` counts every descendant that was waited for (vm.sh run's
+  # qemu too; not a guest that vm.sh start daemonised, as molecule's and the playbook tests' are)
   ( "$@"; rc=$?; times > "$LOGS/$name.times"; exit $rc ) 2>&1 | tee "$LOGS/$name.log"
   rc=${PIPESTATUS[0]}
   rm -f "$LOGS/running.$name"
