@@ -5,10 +5,11 @@
 builders, all run through the one CommandRunner.
 
 Queries are whole-VG: one ``vgs`` and one ``lvs`` call describe every LV a
-task needs, whatever the LV count.  Many writes can go to one ``lvm`` process
-(LVM's own command interpreter read from stdin), or independent ones to two
-such processes at once; callers verify the outcome with one query afterwards,
-because that interpreter does not report per command exit codes.
+task needs, whatever the LV count.  A task's single commands go one at a time
+to one running ``lvm`` shell, each with its own exit code (``_lvm_shell.py``).
+Many writes at once can go to one ``lvm`` process fed on stdin, or independent
+ones to two such processes at once; callers verify the outcome with one query
+afterwards, because a script fed on stdin has one exit code for all its lines.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,9 +20,12 @@ import json
 import os
 import re
 import threading
+import time
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     CinderkitError, CommandFailed, InvalidParameter, NotFound)
+from ansible_collections.cinderkit.storage.plugins.module_utils._lvm_shell import (
+    LvmShell, SAFE_TOKEN_RE)
 
 LV_FIELDS = ('lv_name', 'vg_name', 'lv_size', 'lv_attr', 'origin', 'origin_size', 'pool_lv',
              'lv_tags', 'data_percent', 'snap_percent', 'lv_uuid', 'lv_path', 'segtype',
@@ -34,8 +38,6 @@ RESERVED_PREFIXES = ('snapshot', 'pvmove')
 RESERVED_PARTS = ('_cdata', '_cmeta', '_corig', '_mlog', '_mimage', '_pmspare', '_rimage',
                   '_rmeta', '_tdata', '_tmeta', '_vorigin', '_vdata', '_wcorig')
 NAME_RE = re.compile(r'^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$')
-# tokens allowed on a line fed to LVM's interpreter (no whitespace, quotes, '#', '\\')
-SAFE_TOKEN_RE = re.compile(r'^[A-Za-z0-9+_.:/=,%@{}-]+$')
 TAG_RE = re.compile(r'^[A-Za-z0-9_+.\-/=!:&]+$')
 MAX_NAME = 127
 
@@ -90,6 +92,13 @@ def _int(v):
     return int(v) if v not in ('', None) else None
 
 
+def _lv_time(v):
+    """lv_time as LVM's default report shows it; the shell's profile reports epoch seconds."""
+    if v and v.isdigit():
+        return time.strftime('%Y-%m-%d %H:%M:%S %z', time.localtime(int(v)))
+    return v or None
+
+
 def _float(v):
     return float(v) if v not in ('', None) else None
 
@@ -117,7 +126,7 @@ class LV(object):
         self.active = row['lv_active'] in ('1', 'active')
         self.open = row['lv_device_open'] in ('1', 'open')
         self.skip_activation = row['lv_skip_activation'] in ('1', 'skip activation')
-        self.time = row.get('lv_time') or None
+        self.time = _lv_time(row.get('lv_time'))
 
     # classification, from lv_attr[0] and segtype (lvs(8))
     @property
@@ -178,10 +187,19 @@ class LVMClient(object):
         if lvm_conf_file and lvm_conf_file.lower() != 'none' and os.path.isfile(lvm_conf_file):
             self.env['LVM_SYSTEM_DIR'] = os.path.dirname(os.path.abspath(lvm_conf_file))
         self.runner.packages.update(PACKAGES)
+        self.shell = LvmShell()
 
-    def _run(self, argv, write=False, check=True, stdin=None, ok_codes=(0,)):
+    def run(self, argv, write=False, check=True, stdin=None, ok_codes=(0,), timeout=None):
+        """One LVM command with this VG's environment, in the task's ``lvm`` shell when it
+        takes the command (one line, no stdin), else as its own process."""
         return self.runner.run(argv, write=write, check=check, stdin=stdin, env=self.env,
-                               ok_codes=ok_codes)
+                               ok_codes=ok_codes, timeout=timeout, via=self.shell)
+
+    _run = run
+
+    def close(self):
+        """End the task's ``lvm`` shell."""
+        self.shell.close()
 
     @staticmethod
     def _report(stdout, key):

@@ -118,9 +118,13 @@ class CommandRunner(object):
         env['PATH'] = env.get('PATH', '') + os.pathsep + os.pathsep.join(EXTRA_PATH)
         return env
 
-    def _exec(self, argv, env, stdin, timeout):
+    def _exec(self, argv, env, stdin, timeout, via=None):
         if self.executor is not None:
             return self.executor(argv, env, stdin)
+        if via is not None and via.takes(argv, env, stdin):
+            got = via(argv, env, stdin, timeout)
+            if got is not None:     # None: ``via`` could not start, nothing ran
+                return got
         try:
             proc = subprocess.run(  # noqa: S603 - argv list, no shell
                 argv, input=stdin, env=env, timeout=timeout,
@@ -135,11 +139,13 @@ class CommandRunner(object):
 
     # -- the one entry point ---------------------------------------------
     def run(self, argv, write=False, check=True, stdin=None, env=None,
-            timeout=None, binary=False, ok_codes=(0,)):
+            timeout=None, binary=False, ok_codes=(0,), via=None):
         """Run ``argv``; raise CommandFailed unless rc in ok_codes (when check).
 
         ``write`` marks a command that changes state: it is skipped in check
-        mode and never retried.  ``stdin`` is str or bytes.
+        mode and never retried.  ``stdin`` is str or bytes.  ``via``: a running
+        command interpreter (``_lvm_shell.LvmShell``) that runs ``argv`` when
+        it ``takes`` it; otherwise ``argv`` runs as its own process.
         """
         shown = redact_argv(argv)
         if write and self.check_mode:
@@ -150,9 +156,10 @@ class CommandRunner(object):
         data = stdin.encode('utf-8') if isinstance(stdin, str) else stdin
         attempts = 1 if write else max(1, self.retries)
         envd = self._environ(env)
+        calls_before = via.calls if via is not None else 0
         for attempt in range(attempts):
             t0 = time.time()
-            rc, out, err = self._exec(real, envd, data, timeout)
+            rc, out, err = self._exec(real, envd, data, timeout, via)
             secs = round(time.time() - t0, 4)
             if rc not in self.retry_codes or attempt == attempts - 1:
                 break
@@ -161,6 +168,8 @@ class CommandRunner(object):
         err = err.decode('utf-8', 'replace') if isinstance(err, bytes) else err
         err = redact_text(err, self.secrets) if err else err     # most writes print nothing
         entry = dict(cmd=shown, rc=rc, seconds=secs)
+        if via is not None and via.calls > calls_before:
+            entry['via'] = 'lvm shell'
         if write:
             entry['write'] = True
         if stdin is not None and not binary:

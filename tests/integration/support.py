@@ -62,7 +62,9 @@ class LoopVG(object):
     ``activation``: None = on when this host has device-mapper, else off.
     """
 
-    def __init__(self, size_gb=20, name=None, activation=None, metadatasize='16m', pvs=1):
+    def __init__(self, size_gb=20, name=None, activation=None, metadatasize='16m', pvs=1,
+                 shell_profile=True):
+        self.shell_profile = shell_profile
         self.name = name or 'ckt%s' % uuid.uuid4().hex[:8]
         self.dir = tempfile.mkdtemp(prefix='%s-' % self.name, dir=_workdir())
         self.activation = HAS_DM if activation is None else activation
@@ -96,6 +98,10 @@ class LoopVG(object):
         text += 'backup { backup = 0 archive = 0 }\n'
         with open(self.lvm_conf, 'w') as fh:
             fh.write(text)
+        # LVM's command profiles, as /etc/lvm has them: the modules' lvm shell needs lvmdbusd's
+        # (plugins/module_utils/_lvm_shell.py); without it every LVM command is a process
+        if os.path.isdir('/etc/lvm/profile') and self.shell_profile:
+            shutil.copytree('/etc/lvm/profile', os.path.join(self.conf_dir, 'profile'))
 
     def _limit_scan(self):
         """Scan only this VG's loop devices (the conf file is per VG)."""

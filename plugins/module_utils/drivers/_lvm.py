@@ -165,6 +165,9 @@ class LVMDriver(VolumeDriver):
         return not snap.thin and snap.extra.get('cow_used_percent') == 0.0
 
     # -- setup ------------------------------------------------------------------
+    def close(self):
+        self.lvm.close()
+
     def check_for_setup_error(self):
         if self.config.lvm_mirrors:
             raise NotSupported("option 'lvm_mirrors' > 0 is not supported by cinderkit's LVM "
@@ -521,7 +524,7 @@ class LVMDriver(VolumeDriver):
                                'Nothing was changed' % (self.vg_name, human(vg.free), human(cow)))
             argv = self.lvm.lvcreate_argv(lv_name, cow, snapshot_of=volume_name,
                                           tags=self._tags(KIND_SNAPSHOT))
-        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        self.lvm.run(argv, write=True)
         self.refresh()
 
     def delete_snapshot(self, name):
@@ -597,8 +600,7 @@ class LVMDriver(VolumeDriver):
                                      'check udev (udevadm monitor) and run the task again'
                                      % (', '.join(missing), timeout), changed=True)
             if not mknodes:
-                self.lvm.runner.run(['vgmknodes', '--', self.vg_name], write=True, check=False,
-                                    env=self.lvm.env)
+                self.lvm.run(['vgmknodes', '--', self.vg_name], write=True, check=False)
                 mknodes = True
             time.sleep(0.2)
 
@@ -607,7 +609,7 @@ class LVMDriver(VolumeDriver):
         tags = self._tags(KIND_VOLUME, spec.source)
         argv = self.lvm.lvcreate_argv(spec.name, snapshot_of=src_lv, tags=tags,
                                       extra=('--setactivationskip', 'n'))
-        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        self.lvm.run(argv, write=True)
         self.lvm.lvchange(spec.name, '--activate', 'y', '--ignoreactivationskip')
         if spec.size_bytes > src_size:
             self.lvm.lvextend(spec.name, spec.size_bytes)
@@ -618,7 +620,7 @@ class LVMDriver(VolumeDriver):
         self.check_space([spec], 'default')
         argv = self.lvm.lvcreate_argv(spec.name, spec.size_bytes,
                                       tags=self._tags(KIND_VOLUME, spec.source))
-        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        self.lvm.run(argv, write=True)
         try:
             self._settle([spec.name])
             _copy.copy_device(self.runner, src_path, self.local_path(spec.name), src_size,
@@ -661,9 +663,8 @@ class LVMDriver(VolumeDriver):
         tmp = 'clone-snap-%s' % hashlib.sha1(spec.name.encode('utf-8')).hexdigest()[:16]
         cow = self.snapshot_cow_bytes(src.size_bytes)
         self.check_space([spec], 'default', extra_thick_bytes=cow)
-        self.lvm.runner.run(self.lvm.lvcreate_argv(tmp, cow, snapshot_of=src_volume_name,
-                                                   tags=('ck.kind=temp',)),
-                            write=True, env=self.lvm.env)
+        self.lvm.run(self.lvm.lvcreate_argv(tmp, cow, snapshot_of=src_volume_name,
+                                            tags=('ck.kind=temp',)), write=True)
 
         def drop_tmp():
             self.lvm.lvremove([tmp])
@@ -885,7 +886,7 @@ class LVMDriver(VolumeDriver):
                     suspended.append(dev)       # before the call: a timed-out suspend may land
                     self.runner.run(['dmsetup', 'suspend', dev], write=True, timeout=SUSPEND_TIMEOUT)
             for vol, argv in argvs:
-                self.lvm.runner.run(argv, write=True, env=self.lvm.env, timeout=SNAPSHOT_TIMEOUT)
+                self.lvm.run(argv, write=True, timeout=SNAPSHOT_TIMEOUT)
                 made.append(escape_snapshot(members[vol]))
         except CinderkitError as exc:
             failure = exc
@@ -974,7 +975,7 @@ class LVMDriver(VolumeDriver):
         argv = self.lvm.lvcreate_argv(spec.name, spec.size_bytes,
                                       tags=self._tags(KIND_VOLUME, spec.source),
                                       thin_pool=self.pool_name if lvm_type == 'thin' else None)
-        self.lvm.runner.run(argv, write=True, env=self.lvm.env)
+        self.lvm.run(argv, write=True)
         try:
             self._settle([spec.name])
             _copy.image_to_device(self.runner, image, self.local_path(spec.name),
