@@ -86,6 +86,7 @@ L=$(losetup --find --show "$W/pv.img")
   echo 'activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }'
   echo "devices { obtain_device_list_from_udev = 0 global_filter = [ \"a|^$L\$|\", \"r|.*|\" ] }"
   echo 'backup { backup = 0 archive = 0 }'; } > "$W/lvm/lvm.conf"
+cp -r /etc/lvm/profile "$W/lvm/profile"     # lvmdbusd's, for the modules' lvm shell
 export LVM_SYSTEM_DIR=$W/lvm LVM_SUPPRESS_FD_WARNINGS=1
 pvcreate -qy --metadatasize 16m "$L" >/dev/null
 vgcreate -qy {vg} "$L" >/dev/null

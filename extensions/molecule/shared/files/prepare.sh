@@ -73,6 +73,8 @@ loop=$(losetup -j "$W/pv0.img" | cut -d: -f1 | head -n1)
   echo "backup { backup = 0 archive = 0 }"
 } > "$W/lvm/lvm.conf.new"
 mv "$W/lvm/lvm.conf.new" "$W/lvm/lvm.conf"
+# and the host's command profiles, as /etc/lvm has them (the modules' lvm shell uses lvmdbusd's)
+if [ -d /etc/lvm/profile ] && [ ! -d "$W/lvm/profile" ]; then cp -r /etc/lvm/profile "$W/lvm/profile"; fi
 
 # ---------------------------------------------------------------- a private tgtd (tgtadm)
 if [ "$CKM_HELPER" = tgtadm ]; then
