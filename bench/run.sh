@@ -30,6 +30,9 @@ if [ -z "${BENCH_QUICK:-}" ]; then PYTHONPATH=$ROOT/.build/collections .venv/bin
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_RBD:-}" ]; then .venv/bin/python bench/rbd_bench.py || rc=$?; fi
 # a clone of a 4 GiB thick volume with 10% written vs dd (needs device-mapper: VM here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
+# one volume's life with the LVM commands in one lvm shell per task vs a process each (a guest
+# here); full runs only
+if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_LVM_SHELL:-}" ]; then bench/lvm_shell.sh || rc=$?; fi
 # bulk exports on LIO and nvmet against raw rtslib/configfs writes (a guest here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_KERNEL_EXPORTS:-}" ]; then bench/export_kernel.sh || rc=$?; fi
 # a chart beside each table written now (time against N, SVG; matplotlib from the bench venv)
