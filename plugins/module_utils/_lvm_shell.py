@@ -41,13 +41,27 @@ import time
 PROFILE = 'lvmdbusd'
 SAFE_TOKEN_RE = re.compile(r'^[A-Za-z0-9+_.:/=,%@{}-]+$')
 MAX_ARGS = 60           # the shell splits a line into at most 64 words (lvm2's MAX_ARGS)
-START_TIMEOUT = 120     # the handshake, under load in a TCG guest
+START_TIMEOUT = 15      # the handshake (LVM's ``version``: under 1 s in a loaded TCG guest);
+#                         past it the task's commands run as processes
+# what the protocol needs of the profile: JSON reports and the command log
+PROFILE_NEEDS = (re.compile(r'^\s*output_format\s*=\s*"?json"?\s*$', re.M),
+                 re.compile(r'^\s*report_command_log\s*=\s*1\s*$', re.M))
 LVM_OK = 1              # ECMD_PROCESSED
 
 
 def profile_path(env):
     """Where LVM looks for the shell's command profile (lvm.conf's default profile_dir)."""
     return os.path.join(env.get('LVM_SYSTEM_DIR') or '/etc/lvm', 'profile', PROFILE + '.profile')
+
+
+def profile_usable(env):
+    """Whether that profile is there and sets what the protocol reads."""
+    try:
+        with open(profile_path(env)) as fh:
+            text = fh.read()
+    except (IOError, OSError, UnicodeDecodeError):
+        return False
+    return all(rx.search(text) for rx in PROFILE_NEEDS)
 
 
 def _nonblock(fd):
@@ -75,6 +89,7 @@ class LvmShell(object):
         self.env = None         # the environment it was started with
         self.broken = False     # could not start, or died: every command runs as a process
         self.calls = 0
+        self._profile_ok = None
         self._report_fd = None
         self._lock = threading.Lock()
 
@@ -86,7 +101,9 @@ class LvmShell(object):
             return False
         if not all(SAFE_TOKEN_RE.match(a) for a in argv):
             return False
-        return self.proc is not None or os.path.isfile(profile_path(env))
+        if self.proc is None and self._profile_ok is None:
+            self._profile_ok = profile_usable(env)
+        return self.proc is not None or bool(self._profile_ok)
 
     # -- running one command -----------------------------------------------------
     def __call__(self, argv, env, stdin, timeout):
@@ -146,7 +163,8 @@ class LvmShell(object):
             log = self._command('version', START_TIMEOUT)[0]
         except (ShellGone, NotSent):
             log = None
-        if not log:
+        # the profile must give what the protocol reads: a command log with the shell's status
+        if not any(r.get('log_type') == 'status' and r.get('log_context') == 'shell' for r in log or ()):
             self._stop(kill=True)
             self.broken = True
             return False

@@ -144,3 +144,16 @@ def _is_lvm_shell_of(pid, conf_dir):
     except OSError:
         return False
     return comm == 'lvm' and ('LVM_SYSTEM_DIR=%s' % conf_dir).encode() in env
+
+
+def test_a_shell_that_cannot_apply_its_profile_leaves_every_command_to_processes(loop_vg):
+    vg = loop_vg(size_gb=1)
+    with open(vg.lvm_conf, 'a') as fh:     # the profile file is where the check looks, LVM looks elsewhere
+        fh.write('config { profile_dir = "%s/nowhere" }\n' % vg.conf_dir)
+    lvm = client(vg)
+    res = lvm.run(['lvcreate', '--yes', '--name', 'p', '--size', '8m', vg.name], write=True)
+    assert res.rc == 0 and lvm.shell.broken and lvm.shell.proc is None
+    lvm.run(['lvs', '--', vg.name])
+    assert via_shell(lvm) == [False, False]
+    assert list(vg.lvs()) == ['p']                        # created once
+    lvm.close()

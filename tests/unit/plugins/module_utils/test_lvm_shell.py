@@ -32,9 +32,12 @@ def test_lastlog_messages_become_stderr_lines():
 def test_the_shell_takes_only_what_one_line_can_carry(tmp_path):
     (tmp_path / 'profile').mkdir()
     env = {'LVM_SYSTEM_DIR': str(tmp_path)}
+    assert not _lvm_shell.LvmShell().takes(['lvs'], env, None)    # no lvmdbusd profile there
+    prof = tmp_path / 'profile' / 'lvmdbusd.profile'
+    prof.write_text('report {\n\toutput_format=basic\n}\nlog {\n\treport_command_log=1\n}\n')
+    assert not _lvm_shell.LvmShell().takes(['lvs'], env, None)    # a profile without JSON
+    prof.write_text('report {\n\toutput_format=json\n}\nlog {\n\treport_command_log=1\n}\n')
     sh = _lvm_shell.LvmShell()
-    assert not sh.takes(['lvs'], env, None)                     # no lvmdbusd profile there
-    (tmp_path / 'profile' / 'lvmdbusd.profile').write_text('')
     assert sh.takes(['lvs', '--', 'vg'], env, None)
     assert not sh.takes(['lvs', '--select', 'a = b'], env, None)    # the shell splits at spaces
     assert not sh.takes(['lvs', "it's"], env, None)
