@@ -71,7 +71,7 @@ def main():
             secs, rc, rd = life(shell)
             runs[shell].append(secs)
             raws.append((rc, rd))
-    med = lambda xs: statistics.median(xs)  # noqa: E731
+    med = statistics.median
     rows = []
     for i, (label, _m, _a) in enumerate(STEPS):
         rows.append((label, med([r[i] for r in runs[False]]), med([r[i] for r in runs[True]])))
