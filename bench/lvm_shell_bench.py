@@ -15,7 +15,6 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -66,7 +65,7 @@ def main():
     run_module('backend_facts', dict(backend=dict(volume_driver='lvm', volume_group='ck-none')))  # imports
     runs = {True: [], False: []}
     raws = []
-    for _ in range(RUNS):
+    for _run in range(RUNS):
         for shell in (False, True):
             secs, rc, rd = life(shell)
             runs[shell].append(secs)
