@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
 
 from support import LoopVG, run_module  # noqa: E402
+from results_io import save_table  # noqa: E402
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
@@ -144,12 +145,7 @@ def main():
                 raise AssertionError('%s differs from the source' % name)
         table = render(rows, data)
         print(table)
-        out = os.environ.get('BENCH_OUT') or os.path.join(HERE, 'results')
-        os.makedirs(out, exist_ok=True)
-        stamp = datetime.datetime.now().strftime('%Y-%m-%d-%H%M')
-        for fname in ('clone-%s.md' % stamp, 'clone-latest.md'):
-            with open(os.path.join(out, fname), 'w') as fh:
-                fh.write(table)
+        save_table('clone', table)
     finally:
         vg.close()
 

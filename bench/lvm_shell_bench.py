@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
 
 from support import LoopVG, run_module  # noqa: E402
+from results_io import save_table  # noqa: E402
 
 RUNS = int(os.environ.get('BENCH_RUNS', '3'))
 STEPS = (
@@ -91,12 +92,7 @@ def main():
               '`lvs` + `lvremove` %.2f s.' % (med([r[0] for r in raws]), med([r[1] for r in raws])), '']
     table = '\n'.join(lines)
     print(table)
-    out = os.environ.get('BENCH_OUT') or os.path.join(HERE, 'results')
-    os.makedirs(out, exist_ok=True)
-    stamp = datetime.datetime.now().strftime('%Y-%m-%d-%H%M')
-    for fname in ('lvm-shell-%s.md' % stamp, 'lvm-shell-latest.md'):
-        with open(os.path.join(out, fname), 'w') as fh:
-            fh.write(table)
+    save_table('lvm-shell', table)
 
 
 if __name__ == '__main__':
