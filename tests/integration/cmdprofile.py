@@ -2,7 +2,8 @@
 """Where a test tier's time goes: every command and every in-process module call, timed.
 
 ``install(dirname)`` (the VM tier's conftest calls it when CINDERKIT_PROFILE_DIR is set)
-wraps ``subprocess.run`` and ``support.run_module`` in this process. At exit it writes one
+wraps ``subprocess.run``, ``support.run_module`` and the lvm shell's calls (``_lvm_shell.py``, shown
+as "lvs (shell)" etc.) in this process. At exit it writes one
 JSON file per process: seconds and counts per command (``lvm``'s and ``nvme``'s first
 argument included), per module, and per test, split into the commands modules ran, the rest
 of the module calls (their Python), the commands the test itself ran and everything else.
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 
+SHELL_MODULE = 'ansible_collections.cinderkit.storage.plugins.module_utils._lvm_shell'
 SPLIT = ('module_commands', 'module_python', 'test_commands')
 _state = dict(in_module=0, test=None)
 
@@ -41,26 +43,47 @@ def install(dirname):
     real_run = subprocess.run
     real_module = support.run_module
 
+    def record(argv, dt, suffix=''):
+        c = cmds[_key(argv) + suffix]
+        c[0] += 1
+        c[1] += dt
+        if _state['test']:
+            tests[_state['test']]['module_commands' if _state['in_module'] else 'test_commands'] += dt
+
     def run(*args, **kwargs):
         t0 = time.monotonic()
         try:
             return real_run(*args, **kwargs)  # pylint: disable=subprocess-run-check
         finally:
-            dt = time.monotonic() - t0
-            argv = args[0] if args else kwargs.get('args')
-            c = cmds[_key(argv)]
-            c[0] += 1
-            c[1] += dt
-            if _state['test']:
-                tests[_state['test']]['module_commands' if _state['in_module'] else 'test_commands'] += dt
+            record(args[0] if args else kwargs.get('args'), time.monotonic() - t0)
+
+    def patch_shell():
+        """Time the lvm shell's commands once the modules have imported it (importing the
+        collection here, before Ansible's loader is set up, breaks that loader)."""
+        mod = sys.modules.get(SHELL_MODULE)
+        if mod is None or getattr(mod.LvmShell.__call__, 'profiled', False):
+            return
+        real_shell = mod.LvmShell.__call__
+
+        def shell_call(self, argv, env, stdin, timeout):
+            """A command the modules' lvm shell ran (the first of a task includes its start)."""
+            t0 = time.monotonic()
+            try:
+                return real_shell(self, argv, env, stdin, timeout)
+            finally:
+                record(argv, time.monotonic() - t0, ' (shell)')
+        shell_call.profiled = True
+        mod.LvmShell.__call__ = shell_call
 
     def run_module(module, *args, **kwargs):
+        patch_shell()
         t0 = time.monotonic()
         before = _test_commands()
         _state['in_module'] += 1
         try:
             return real_module(module, *args, **kwargs)
         finally:
+            patch_shell()   # the first call imported it (its own commands ran unprofiled)
             _state['in_module'] -= 1
             dt = time.monotonic() - t0
             m = mods[module]
