@@ -113,28 +113,29 @@ class LvmShell(object):
             if self.proc is None and not self._start(env):
                 return None
             if self.proc.poll() is not None:    # gone before this command: it never ran
-                self._stop(kill=True)
-                self.broken = True
+                self._give_up()
                 return None
             self.calls += 1
             try:
                 log, report, out, err = self._command(' '.join(argv), timeout)
             except NotSent:
-                self._stop(kill=True)
-                self.broken = True
+                self._give_up()
                 return None
             except ShellGone as exc:
-                self._stop(kill=True)
-                self.broken = True
+                self._give_up()
                 return exc.rc, b'', ('lvm shell: %s' % exc).encode('utf-8')
             rc = _return_code(log)
             if rc != 0:
                 try:
                     err += _messages(self._command('lastlog', timeout)[0])
                 except (ShellGone, NotSent):
-                    self._stop(kill=True)
-                    self.broken = True
+                    self._give_up()
             return rc, (report if report is not None else out), err
+
+    def _give_up(self):
+        """Kill the shell; the task's later commands run as processes."""
+        self._stop(kill=True)
+        self.broken = True
 
     def close(self):
         with self._lock:
@@ -165,8 +166,7 @@ class LvmShell(object):
             log = None
         # the profile must give what the protocol reads: a command log with the shell's status
         if not any(r.get('log_type') == 'status' and r.get('log_context') == 'shell' for r in log or ()):
-            self._stop(kill=True)
-            self.broken = True
+            self._give_up()
             return False
         return True
 
