@@ -63,6 +63,31 @@ def backstore_decision(key, path, wwn, attached, want_path, recorded_wwn):
     return 'replace'
 
 
+def attached(so):
+    """Whether backstore ``so`` serves a LUN of any target now, read live from configfs.
+
+    The kernel lists every LUN of a block or fileio backstore in one of its ALUA target port
+    groups (``alua/<group>/members``; a LUN joins ``default_tg_pt_gp`` when it is made and can
+    only move to another group), so reading those few files answers without rtslib's
+    ``attached_luns``, which walks every LUN of every target (O(exports) per call, O(N^2) in
+    a bulk task).  A backstore without ALUA groups gets that walk."""
+    alua = os.path.join(so.path, 'alua')
+    try:
+        groups = sorted(os.listdir(alua))
+    except OSError:
+        groups = []
+    members = []
+    for group in groups:
+        try:
+            with open(os.path.join(alua, group, 'members')) as fh:
+                members.extend(line for line in fh.read().splitlines() if line.strip())
+        except (IOError, OSError):
+            return bool(list(so.attached_luns))
+    if groups:
+        return bool(members)
+    return bool(list(so.attached_luns))
+
+
 def _rtslib():
     try:
         import rtslib_fb as rtslib
@@ -283,12 +308,12 @@ class LioAdm(Target):
         for so in self.root.storage_objects:
             if so.name == spec.volume and so.plugin in ('block', 'fileio'):
                 key = '%s/%s' % (so.plugin, so.name)
-                action = backstore_decision(key, so.udev_path, so.wwn, bool(list(so.attached_luns)),
+                action = backstore_decision(key, so.udev_path, so.wwn, attached(so),
                                             b.path, self.records().get(key))
                 readonly = bool(getattr(so, 'readonly', False))
                 if action == 'reuse' and (so.plugin != 'block' or readonly == bool(b.read_only)):
                     return so
-                if action == 'reuse' and list(so.attached_luns):
+                if action == 'reuse' and attached(so):
                     raise Conflict('LIO backstore %s/%s is %s and serves a LUN; remove the export '
                                    'using it first' % (so.plugin, so.name,
                                                        'read-only' if readonly else 'writable'))
@@ -390,7 +415,7 @@ class LioAdm(Target):
                 try:
                     target.delete()
                     if self.records().get('%s/%s' % (so.plugin, so.name)) == so.wwn and \
-                            not list(so.attached_luns):
+                            not attached(so):
                         so.delete()
                         self._record(so)
                 except Exception:
@@ -413,7 +438,7 @@ class LioAdm(Target):
 
     def _update_export(self, spec, actual):
         rts = self.rts
-        target = self._live().get(spec.volume)
+        target = self._live_target(spec.volume)
         if target is None:
             return self.create_export(spec)
         tpg = self._tpg(target) or rts.TPG(target, TPG_TAG, mode='any')
@@ -425,7 +450,7 @@ class LioAdm(Target):
 
     def remove_export(self, actual):
         with self.lock():
-            target = self._live().get(actual.volume)
+            target = self._live_target(actual.volume)
             if target is None:
                 return
             sos = []
@@ -437,9 +462,17 @@ class LioAdm(Target):
                 key = '%s/%s' % (so.plugin, so.name)
                 # ours: recorded with this WWN, or (made before the record) named for the volume
                 ours = self.records().get(key) == so.wwn or so.name == actual.volume
-                if ours and not list(so.attached_luns):
+                if ours and not attached(so):
                     so.delete()
                     self._record(so)
+
+    def _live_target(self, volume):
+        """The live target of ``volume``, looked up by its name (no walk of every target)."""
+        rts = self.rts
+        try:
+            return rts.Target(rts.FabricModule('iscsi'), self.target_name(volume), mode='lookup')
+        except rts.RTSLibNotInCFS:
+            return None
 
     def commit(self):
         """Save LIO's whole configuration (0600) where its restore service reads it."""
@@ -490,7 +523,7 @@ class LioAdm(Target):
         if not ini:
             return False
         with self.lock():
-            target = self._live().get(export.volume)
+            target = self._live_target(export.volume)
             tpg = self._tpg(target) if target is not None else None
             if tpg is None:
                 return False

@@ -195,10 +195,46 @@ class FakeSO(object):
     def __init__(self, root, name, dev, wwn, plugin='block', attached=()):
         self.root, self.name, self.udev_path, self.wwn, self.plugin = root, name, dev, wwn, plugin
         self.attached_luns = list(attached)
+        # no configfs directory: attached() falls back to attached_luns
+        self.path = '/nonexistent/cinderkit-unit/%s_%s' % (plugin, name)
         root.storage_objects.append(self)
 
     def delete(self):
         self.root.storage_objects.remove(self)
+
+
+class WalkCounter(object):
+    """A backstore whose rtslib walk (attached_luns) is counted."""
+
+    def __init__(self, path, luns=()):
+        self.path, self.walks, self._luns = path, 0, list(luns)
+
+    @property
+    def attached_luns(self):
+        self.walks += 1
+        return iter(self._luns)
+
+
+@pytest.mark.parametrize('members,want', [
+    ({'default_tg_pt_gp': 'iSCSI/iqn.2010-10.org.openstack:v1/tpgt_1/lun_0\n'}, True),
+    ({'default_tg_pt_gp': '', 'ck_group': 'iSCSI/iqn.x:y/tpgt_1/lun_3\n'}, True),
+    ({'default_tg_pt_gp': '\n'}, False),
+])
+def test_lio_attached_reads_alua_members_without_walking_targets(tmp_path, members, want):
+    for group, text in members.items():
+        (tmp_path / 'alua' / group).mkdir(parents=True)
+        (tmp_path / 'alua' / group / 'members').write_text(text)
+    # the walk would answer the opposite: a read of the members files must decide
+    so = WalkCounter(str(tmp_path), luns=() if want else ('lun',))
+    assert _lioadm.attached(so) is want
+    assert so.walks == 0
+
+
+def test_lio_attached_walks_when_configfs_has_no_alua_groups(tmp_path):
+    so = WalkCounter(str(tmp_path / 'gone'), luns=('lun',))
+    assert _lioadm.attached(so) is True and so.walks == 1
+    so = WalkCounter(str(tmp_path / 'gone'))
+    assert _lioadm.attached(so) is False and so.walks == 1
 
 
 class FakeRts(object):
