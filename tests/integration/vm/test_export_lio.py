@@ -221,3 +221,56 @@ def test_lio_saved_config_is_json_with_our_target(lio):
         assert t and t[0]['tpgs'][0]['attributes']['generate_node_acls'] == 1
     finally:
         vol.close()
+
+
+def _backstore(name):
+    import rtslib_fb
+    found = [so for so in rtslib_fb.RTSRoot().storage_objects if so.name == name]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize('foreign', [True, False], ids=['foreign-lun', 'control-no-foreign-lun'])
+def test_lio_remove_keeps_a_backstore_that_another_target_maps(lio, foreign):
+    """Removing our export deletes our backstore only when no other LUN (of a target we did not
+    make) serves it.  The live check reads the backstore's ALUA members (no walk of every target):
+    the foreign LUN counts in the default group and after it moves to a group of its own.  The
+    control (no foreign LUN) shows the backstore does go, so the kept case can fail."""
+    import rtslib_fb
+    from ansible_collections.cinderkit.storage.plugins.module_utils.targets import _lioadm
+    name = 'liovol4' if foreign else 'liovol5'
+    vol = Vol(lio, name)
+    other = None
+    try:
+        res = vol.export(allow_any_host=True)
+        assert not res.failed, res
+        so = _backstore(name)
+        assert so is not None
+        members = open(os.path.join(so.path, 'alua', 'default_tg_pt_gp', 'members')).read()
+        assert 'iSCSI/iqn.2010-10.org.openstack:%s/tpgt_1/lun_0' % name in members, members
+        assert _lioadm.attached(so) is True
+        if foreign:
+            other = rtslib_fb.Target(rtslib_fb.FabricModule('iscsi'), 'iqn.2003-01.org.example:other')
+            lun = rtslib_fb.LUN(rtslib_fb.TPG(other, 1), 0, so)
+            rtslib_fb.ALUATargetPortGroup(so, 'ck_other', tag=7)
+            lun.alua_tg_pt_gp_name = 'ck_other'
+            assert lun.alua_tg_pt_gp_name == 'ck_other'
+        gone = vol.export(state='absent')
+        assert not gone.failed and gone.changed, gone
+        assert not any(t.wwn == 'iqn.2010-10.org.openstack:%s' % name
+                       for t in rtslib_fb.RTSRoot().targets)
+        so = _backstore(name)
+        if not foreign:
+            assert so is None, 'our backstore outlived our export with no other LUN on it'
+            return
+        assert so is not None, 'removing our export deleted a backstore another target serves'
+        assert _lioadm.attached(so) is True and list(so.attached_luns)
+        luns = list(rtslib_fb.Target(rtslib_fb.FabricModule('iscsi'), other.wwn,
+                                     mode='lookup').tpgs)[0].luns
+        assert [x.storage_object.name for x in luns] == [name]
+    finally:
+        if other is not None:
+            other.delete()
+            so = _backstore(name)
+            if so is not None:
+                so.delete()
+        vol.close()
