@@ -74,7 +74,7 @@ def copy_kind(directory):
     """What the file driver does here: 'reflink' where the file system shares extents."""
     from ansible_collections.cinderkit.storage.plugins.module_utils.drivers._file import reflink
     a, b = (os.path.join(directory, '.probe-%s' % x) for x in 'ab')
-    with open(a, 'wb') as fa, open(b, 'wb') as fb:
+    with open(a, 'w+b') as fa, open(b, 'wb') as fb:
         fa.write(b'x' * 4096)
         fa.flush()
         shared = reflink(fa.fileno(), fb.fileno())

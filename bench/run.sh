@@ -30,6 +30,11 @@ if [ -z "${BENCH_QUICK:-}" ]; then PYTHONPATH=$ROOT/.build/collections .venv/bin
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_RBD:-}" ]; then .venv/bin/python bench/rbd_bench.py || rc=$?; fi
 # a clone of a 4 GiB thick volume with 10% written vs dd (needs device-mapper: VM here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE:-}" ]; then bench/clone.sh || rc=$?; fi
+# the same clone with the file driver, on this host (sparse file, 10% written) vs dd and cp; full
+# runs only
+if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_CLONE_FILE:-}" ]; then
+  PYTHONPATH=$ROOT/.build/collections:$ROOT/tests/integration .venv/bin/python bench/clone_file_bench.py || rc=$?
+fi
 # one volume's life with the LVM commands in one lvm shell per task vs a process each (a guest
 # here); full runs only
 if [ -z "${BENCH_QUICK:-}" ] && [ -z "${BENCH_NO_LVM_SHELL:-}" ]; then bench/lvm_shell.sh || rc=$?; fi
