@@ -63,6 +63,9 @@ TAG_GSNAP_GROUP = 'ck.gsnap_group'
 SUSPEND_TIMEOUT = 60
 SNAPSHOT_TIMEOUT = 300
 RESUME_TIMEOUT = 60
+# the chunk size of the temporary snapshot a thick clone reads through, for a COW area of at
+# least 32 such chunks (a smaller one keeps LVM's default, 4 KiB)
+TEMP_SNAPSHOT_CHUNK = 512 * 1024
 
 
 def lvm_opts():
@@ -663,8 +666,15 @@ class LVMDriver(VolumeDriver):
         tmp = 'clone-snap-%s' % hashlib.sha1(spec.name.encode('utf-8')).hexdigest()[:16]
         cow = self.snapshot_cow_bytes(src.size_bytes)
         self.check_space([spec], 'default', extra_thick_bytes=cow)
+        # 512 KiB chunks (LVM's largest; its default is 4 KiB): dm-snapshot splits every read at
+        # a chunk boundary, so the copy's reads through a 4 KiB-chunk snapshot took 3x those of the
+        # origin in the test VM (2 GiB: 38-41 s against 13.7 s; 64 KiB: 15.6 s; 512 KiB: 11-13 s).
+        # The snapshot lives only for the copy; a write to the source meanwhile copies 512 KiB
+        chunk = ()
+        if cow >= 32 * TEMP_SNAPSHOT_CHUNK:
+            chunk = ('--chunksize', '%dk' % (TEMP_SNAPSHOT_CHUNK // 1024))
         self.lvm.run(self.lvm.lvcreate_argv(tmp, cow, snapshot_of=src_volume_name,
-                                            tags=('ck.kind=temp',)), write=True)
+                                            tags=('ck.kind=temp',), extra=chunk), write=True)
 
         def drop_tmp():
             self.lvm.lvremove([tmp])

@@ -78,6 +78,9 @@ def test_thick_snapshot_keeps_old_bytes_and_feeds_new_volumes(thick_vg):
     assert r['volume']['size_gb'] == 0.25
     assert_pattern(dev(vg, 'clone-thick'), new, 'thick clone')
     assert not [n for n in vg.lvs() if n.startswith('clone-snap')]
+    # ... with 512 KiB chunks, which the copy reads through 3x faster than LVM's default 4 KiB
+    tmp = [c for c in r['commands'] if '--snapshot' in c and 'clone-snap-' in c]
+    assert len(tmp) == 1 and '--chunksize 512k' in tmp[0], r['commands']
     # deleting a volume that has snapshots is refused, nothing changes
     before = vg.lvs()
     r = mod('volume', backend=b, name='orig', state='absent')
