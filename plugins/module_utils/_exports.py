@@ -499,6 +499,7 @@ def apply(helper, items, driver=None):
     if not todo:
         return False
     preflight(helper, items)
+    helper.reserve([it.spec for it in todo if it.action in ('create', 'restore')])
     done = []
     for it in todo:
         try:

@@ -13,9 +13,12 @@ address), in a 0600 JSON file beside its saved configuration::
 An object is ours only when the record names it with the marker the object
 still has.  Everything else is never changed or removed.
 
-Each change is written at once, under the helper's host lock, before the
-object is made (and after it is removed), so a task that dies half-way still
-finds its own objects on the next run.  In check mode nothing is written.
+Each change is written under the helper's host lock before the object is
+made (a batch of creates in one write, ``set_many``), so a task that dies
+half-way still finds its own objects on the next run.  A removal is written
+after the object is gone, at once or, for a batch, once at the end of the task
+(``forget(later=True)`` and ``save_pending``): a task that dies in between
+leaves an entry whose object, and with it the marker the entry names, is gone.  In check mode nothing is written.
 An unreadable or malformed record counts as empty: ownership fails closed.
 """
 
@@ -38,6 +41,7 @@ class OwnerRecord(object):
         self.kinds = tuple(kinds)
         self.owner = owner
         self._data = None
+        self._pending = False
 
     def _load(self):
         if self._data is None:
@@ -64,11 +68,30 @@ class OwnerRecord(object):
         return self._load()[kind].get(key)
 
     def set(self, kind, key, marker):
+        if self.get(kind, key) == marker:
+            return
         self._load()[kind][key] = marker
         self._save()
 
-    def forget(self, kind, key):
+    def set_many(self, kind, markers):
+        """Record the objects ``{key: marker}`` of ``kind`` in one write (before any exists)."""
+        section = self._load()[kind]
+        new = dict((k, v) for k, v in markers.items() if section.get(k) != v)
+        if new:
+            section.update(new)
+            self._save()
+
+    def forget(self, kind, key, later=False):
+        """Drop an entry after its object is gone; ``later``: written by ``save_pending``."""
         if self._load()[kind].pop(key, None) is not None:
+            if later:
+                self._pending = True
+            else:
+                self._save()
+
+    def save_pending(self):
+        """Write the removals ``forget(later=True)`` left (once per batch)."""
+        if self._pending:
             self._save()
 
     def _save(self):
@@ -76,5 +99,6 @@ class OwnerRecord(object):
             return
         out = dict(self._load())
         out['version'] = VERSION
+        self._pending = False
         with self.owner.lock():
             write_private(self.path, json.dumps(out, indent=2, sort_keys=True) + '\n')

@@ -566,6 +566,12 @@ class Target(object):
         """Make a grown backing device visible to initiators; True when something ran."""
         raise NotImplementedError
 
+    def reserve(self, specs):
+        """Before the first of a task's creates: record in one write whatever the creates of
+        ``specs`` (ExportSpecs) will make that only a record marks as ours (nvmet); helpers
+        that keep no record have nothing to do."""
+        return None
+
     def commit(self):
         """Persist the whole configuration once per task (where the helper saves it whole)."""
         return None

@@ -196,6 +196,10 @@ class Nvmet(Target):
         self.save_file = save_file
         self._state = None
         self._owned = None
+        # subsystems ``reserve`` recorded that had no entry before (dropped again when a
+        # failed task leaves them unmade); a removal asks for one sweep of our unused hosts
+        self._reserved = set()
+        self._sweep = False
 
     @property
     def transport(self):
@@ -583,8 +587,14 @@ class Nvmet(Target):
         if os.path.isdir(spath):
             os.rmdir(spath)
         state.subsystems.pop(nqn, None)
-        self.owned.forget('subsystems', nqn)
-        # host entries we made that no subsystem allows any more
+        self.owned.forget('subsystems', nqn, later=True)
+        self._sweep = True
+
+    def _sweep_hosts(self):
+        """Remove the host entries we made that no subsystem allows any more (once a task)."""
+        if not self._sweep:
+            return
+        self._sweep = False
         used = set()
         for s in _listdir(self._path('subsystems')):
             used.update(_listdir(self._path('subsystems', s, 'allowed_hosts')))
@@ -592,9 +602,19 @@ class Nvmet(Target):
             if h not in used and self.owned.get('hosts', h):
                 try:
                     os.rmdir(self._path('hosts', h))
-                    self.owned.forget('hosts', h)
+                    self.owned.forget('hosts', h, later=True)
                 except OSError:
                     pass
+
+    def _settle_record(self):
+        """The record's end of a task: reservations no create used are dropped, our unused
+        hosts swept, the removals written (one write)."""
+        for nqn in sorted(self._reserved):
+            if not os.path.isdir(self._path('subsystems', nqn)):
+                self.owned.forget('subsystems', nqn, later=True)
+        self._reserved = set()
+        self._sweep_hosts()
+        self.owned.save_pending()
 
     def remove_export(self, actual):
         with self.lock():
@@ -602,11 +622,31 @@ class Nvmet(Target):
                 self._require_ours(actual.target_name)
                 self._delete_subsystem(actual.target_name)
 
-    def commit(self):
-        """Save nvmet's whole configuration (nvmetcli's layout, 0600)."""
+    def reserve(self, specs):
+        """One record write for the subsystems the coming creates make (before any exists)."""
+        fresh = {}
+        for spec in specs:
+            nqn = self.target_name(spec.volume)
+            if not os.path.isdir(self._path('subsystems', nqn)) and not self.owned.get('subsystems', nqn):
+                fresh[nqn] = new_serial()
+        if fresh and not self.runner.check_mode:
+            with self.lock():
+                self.owned.set_many('subsystems', fresh)
+            self._reserved.update(fresh)
+
+    def flush(self):
+        """After a failed step: the record as the done steps left it."""
         if self.runner.check_mode:
             return
         with self.lock():
+            self._settle_record()
+
+    def commit(self):
+        """Save nvmet's whole configuration (nvmetcli's layout, 0600), after the record."""
+        if self.runner.check_mode:
+            return
+        with self.lock():
+            self._settle_record()
             write_private(self.save_file, json.dumps(NvmetState(self.root).dump(), indent=2,
                                                      sort_keys=True) + '\n')
 

@@ -179,8 +179,76 @@ def test_removing_ours_keeps_host_entries_we_did_not_make(tmp_path, monkeypatch)
     h.owned.set('subsystems', NQN, SERIAL)
     h.owned.set('hosts', 'nqn.ours', True)
     h.remove_export(h.list_exports()['vol1'])
+    h.commit()                      # the task's end: one sweep of our unused hosts, one write
     assert sorted(os.listdir(str(root / 'hosts'))) == ['nqn.theirs']
     assert h.owned.section('hosts') == {} and h.owned.section('subsystems') == {}
+    on_disk = json.loads((tmp_path / 'etc' / _nvmet.RECORD_NAME).read_text())
+    assert on_disk['hosts'] == {} and on_disk['subsystems'] == {}
+
+
+def count_record_writes(h, monkeypatch):
+    writes = []
+    real = h.owned._save
+    monkeypatch.setattr(h.owned, '_save', lambda: (writes.append(1), real())[1])
+    return writes
+
+
+def specs(names):
+    from ansible_collections.cinderkit.storage.plugins.module_utils.targets._base import (
+        Backing, ExportSpec)
+    return [ExportSpec(n, Backing('block', '/dev/vg/' + n)) for n in names]
+
+
+def test_a_batch_of_creates_is_recorded_in_one_write_before_any_subsystem_exists(tmp_path, monkeypatch):
+    h, root = helper(tmp_path, monkeypatch)
+    writes = count_record_writes(h, monkeypatch)
+    names = ['vol%d' % i for i in range(5)]
+    h.reserve(specs(names))
+    assert len(writes) == 1 and not os.listdir(str(root / 'subsystems'))
+    on_disk = json.loads((tmp_path / 'etc' / _nvmet.RECORD_NAME).read_text())['subsystems']
+    assert sorted(on_disk) == sorted(h.target_name(n) for n in names)
+    assert len(set(on_disk.values())) == 5              # one new serial each
+    # the creates use the reserved serials: no further write
+    for n in names[:3]:
+        nqn = h.target_name(n)
+        (root / 'subsystems' / nqn).mkdir()
+        h._set_serial(str(root / 'subsystems' / nqn), h.owned.get('subsystems', nqn))
+        h.owned.set('subsystems', nqn, on_disk[nqn])
+    assert len(writes) == 1
+    # the task ends with two creates not made (a failed step): their reservations go, in one write
+    h.flush()
+    assert len(writes) == 2
+    left = json.loads((tmp_path / 'etc' / _nvmet.RECORD_NAME).read_text())['subsystems']
+    assert sorted(left) == sorted(h.target_name(n) for n in names[:3])
+
+
+def test_reserve_keeps_the_serial_a_restore_needs(tmp_path, monkeypatch):
+    h, root = helper(tmp_path, monkeypatch)
+    nqn = h.target_name('vol1')
+    h.owned.set('subsystems', nqn, SERIAL)           # saved, live subsystem gone (a reboot)
+    writes = count_record_writes(h, monkeypatch)
+    h.reserve(specs(['vol1']))
+    h.flush()                                        # even unmade, it was ours before: kept
+    assert writes == [] and h.owned.get('subsystems', nqn) == SERIAL
+
+
+def test_a_batch_of_removals_is_written_once(tmp_path, monkeypatch):
+    h, root = helper(tmp_path, monkeypatch)
+    names = ['vol%d' % i for i in range(4)]
+    for n in names:
+        subsystem(root, h.target_name(n), SERIAL + n[-1], hosts=['nqn.ours'])
+        h.owned.set('subsystems', h.target_name(n), SERIAL + n[-1])
+    h.owned.set('hosts', 'nqn.ours', True)
+    writes = count_record_writes(h, monkeypatch)
+    exports = h.list_exports()
+    for n in names[:3]:
+        h.remove_export(exports[n])
+    assert writes == []
+    h.commit()
+    assert len(writes) == 1
+    assert (root / 'hosts' / 'nqn.ours').is_dir()     # vol3 still allows it
+    rec = json.loads((tmp_path / 'etc' / _nvmet.RECORD_NAME).read_text())
+    assert sorted(rec['subsystems']) == [h.target_name('vol3')] and rec['hosts'] == {'nqn.ours': True}
 
 
 def test_a_foreign_port_on_our_address_is_refused_before_any_write(tmp_path, monkeypatch):
