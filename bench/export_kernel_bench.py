@@ -180,6 +180,14 @@ def log(msg):
     sys.stderr.flush()
 
 
+def secs(value):
+    return 'not measured' if value is None else '%.2f s' % value
+
+
+def ratio(value, floor):
+    return 'n/a' if value is None or floor is None else '%.2fx' % (value / max(floor, 1e-6))
+
+
 def measure(vg, helper, n, play):
     names = ['kx%04d' % i for i in range(n)]
     row = {}
@@ -221,14 +229,11 @@ def main():
              'remove: task | remove: module | remove: raw | module / raw |',
              '|---|---|---|---|---|---|---|---|---|---|']
     for helper, n, r in table:
-        for col in ('task', 'module', 'raw'):
-            for state in ('present', 'absent'):
-                r.setdefault((col, state), float('nan'))
-        lines.append('| %s | %d | %.2f s | %.2f s | %.2f s | %.2fx | %.2f s | %.2f s | %.2f s | %.2fx |' % (
-            helper, n, r[('task', 'present')], r[('module', 'present')], r[('raw', 'present')],
-            r[('module', 'present')] / max(r[('raw', 'present')], 1e-6),
-            r[('task', 'absent')], r[('module', 'absent')], r[('raw', 'absent')],
-            r[('module', 'absent')] / max(r[('raw', 'absent')], 1e-6)))
+        cells = [helper, str(n)]
+        for state in ('present', 'absent'):
+            cells += [secs(r.get((col, state))) for col in ('task', 'module', 'raw')]
+            cells.append(ratio(r.get(('module', state)), r.get(('raw', state))))
+        lines.append('| %s |' % ' | '.join(cells))
     text = '\n'.join(lines) + '\n'
     print(text)
     os.makedirs(RESULTS, exist_ok=True)
