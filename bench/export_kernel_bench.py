@@ -38,6 +38,7 @@ RUNS = int(os.environ.get('BENCH_RUNS', '3'))
 RESULTS = os.environ.get('BENCH_RESULTS', os.path.join(HERE, 'results'))
 COLUMNS = os.environ.get('BENCH_KERNEL_COLUMNS', 'task,module,raw').split(',')
 PROFILE = os.environ.get('BENCH_PROFILE') == '1'
+HELPERS = os.environ.get('BENCH_KERNEL_HELPERS', 'lioadm,nvmet').split(',')
 INITIATOR = 'iqn.1994-05.com.example:bench'
 HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:0b6c1f2e-3d4a-4b5c-8d6e-7f8091a2b3c4'
 NVMET = '/sys/kernel/config/nvmet'
@@ -215,7 +216,7 @@ def main():
         if res.failed:
             raise RuntimeError(res.get('msg'))
         play = Play()
-        for helper in ('lioadm', 'nvmet'):
+        for helper in HELPERS:
             for n in SIZES:
                 table.append((helper, n, measure(vg, helper, n, play)))
     load1 = os.getloadavg()
