@@ -195,6 +195,9 @@ class Nvmet(Target):
         self.root = root
         self.save_file = save_file
         self._state = None
+        # the walk ``commit`` saved from, kept for the one re-read that follows it (the
+        # result's check after the writes): no write comes between the two
+        self._committed = False
         self._owned = None
         # subsystems ``reserve`` recorded that had no entry before (dropped again when a
         # failed task leaves them unmade); a removal asks for one sweep of our unused hosts
@@ -331,8 +334,12 @@ class Nvmet(Target):
 
     # -- state -----------------------------------------------------------------
     def _load(self, refresh=False):
+        if refresh and self._committed:
+            self._committed = False
+            return self._state
         if self._state is None or refresh:
             self._state = NvmetState(self.root)
+        self._committed = False
         return self._state
 
     def _saved(self):
@@ -647,8 +654,10 @@ class Nvmet(Target):
             return
         with self.lock():
             self._settle_record()
-            write_private(self.save_file, json.dumps(NvmetState(self.root).dump(), indent=2,
+            state = NvmetState(self.root)
+            write_private(self.save_file, json.dumps(state.dump(), indent=2,
                                                      sort_keys=True) + '\n')
+            self._state, self._committed = state, True
 
     # -- connections -----------------------------------------------------------------
     def initialize_connection(self, export, connector):

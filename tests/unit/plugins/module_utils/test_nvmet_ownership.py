@@ -264,3 +264,19 @@ def test_a_foreign_port_on_our_address_is_refused_before_any_write(tmp_path, mon
     h.owned.set('ports', '1', _nvmet.port_key(ADDR))          # control: ours, the check passes
     h._state = None
     h.check_ports()
+
+
+def test_the_check_after_commit_reads_the_walk_commit_saved(tmp_path, monkeypatch):
+    h, root = helper(tmp_path, monkeypatch)
+    subsystem(root, NQN, SERIAL)
+    h.owned.set('subsystems', NQN, SERIAL)
+    walks = []
+    real = _nvmet.NvmetState.__init__
+    monkeypatch.setattr(_nvmet.NvmetState, '__init__', lambda self, *a, **k: (walks.append(1), real(self, *a, **k))[1])
+    h.list_exports()
+    h.commit()
+    assert len(walks) == 2
+    assert sorted(h.list_exports(refresh=True)) == ['vol1'] and len(walks) == 2   # commit's walk
+    # control: the next refresh walks configfs again, and sees what changed since
+    subsystem(root, 'nqn.nvme-subsystem-1-vol2', 'theirs')
+    assert sorted(h.list_exports(refresh=True)) == ['vol1', 'vol2'] and len(walks) == 3
