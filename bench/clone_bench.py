@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
 
 from support import LoopVG, run_module  # noqa: E402
 from results_io import save_table  # noqa: E402
+from sparse_source import write_spread  # noqa: E402
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
@@ -66,19 +67,7 @@ def extents(path):
 
 
 def write_ten_percent(dev):
-    """1 MiB of random data every 1/WRITTEN MiB across the volume."""
-    step = int(MiB / WRITTEN)
-    chunk = os.urandom(MiB)
-    fd = os.open(dev, os.O_WRONLY)
-    written = 0
-    try:
-        for off in range(0, SIZE, step):
-            os.pwrite(fd, chunk, off)
-            written += MiB
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return written
+    return write_spread(dev, SIZE, WRITTEN)
 
 
 def measure(fn, backing):
@@ -124,7 +113,7 @@ def main():
             # every copy starts on never-written space: the VG's free extents are discarded
             # (holes in the loop file), so "data written" counts only what this copy wrote
             vg.lvm(['lvcreate', '--yes', '--zero', 'n', '-n', 'free-space', '-l', '100%FREE', vg.name])
-            sh('blkdiscard', '/dev/%s/free-space' % vg.name)
+            sh('blkdiscard', '--force', '/dev/%s/free-space' % vg.name)
             drop('free-space')
 
         def same(name):

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
 
 from support import run_module  # noqa: E402
 from results_io import save_table  # noqa: E402
+from sparse_source import write_spread  # noqa: E402
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
@@ -56,18 +57,7 @@ def fsync_path(path):
 
 
 def write_ten_percent(path):
-    step = int(MiB / WRITTEN)
-    chunk = os.urandom(MiB)
-    fd = os.open(path, os.O_WRONLY)
-    written = 0
-    try:
-        for off in range(0, SIZE, step):
-            os.pwrite(fd, chunk, off)
-            written += MiB
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return written
+    return write_spread(path, SIZE, WRITTEN)
 
 
 def copy_kind(directory):

@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+"""The source of the clone benches: random data spread over a volume or file."""
+
+import os
+
+MiB = 1024 ** 2
+
+
+def write_spread(path, size, fraction):
+    """1 MiB of random data every 1/``fraction`` MiB across the first ``size`` bytes of
+    ``path`` (a block device or a file), fsynced; returns the bytes written."""
+    step = int(MiB / fraction)
+    chunk = os.urandom(MiB)
+    fd = os.open(path, os.O_WRONLY)
+    written = 0
+    try:
+        for off in range(0, size, step):
+            os.pwrite(fd, chunk, off)
+            written += MiB
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return written
