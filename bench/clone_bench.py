@@ -34,12 +34,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
 
 from support import LoopVG, run_module  # noqa: E402
 from results_io import save_table  # noqa: E402
-from sparse_source import write_spread  # noqa: E402
-
-MiB = 1024 ** 2
-GiB = 1024 ** 3
-SIZE = int(float(os.environ.get('CLONE_GB', '4')) * GiB)
-WRITTEN = float(os.environ.get('CLONE_WRITTEN', '0.10'))
+from sparse_source import GiB, MiB, SIZE, WRITTEN, write_spread  # noqa: E402
 
 
 def sh(*argv):

@@ -4,6 +4,10 @@
 import os
 
 MiB = 1024 ** 2
+GiB = 1024 ** 3
+# the source's shape, the same for every clone bench: CLONE_GB in all, CLONE_WRITTEN of it data
+SIZE = int(float(os.environ.get('CLONE_GB', '4')) * GiB)
+WRITTEN = float(os.environ.get('CLONE_WRITTEN', '0.10'))
 
 
 def write_spread(path, size, fraction):
