@@ -3,9 +3,13 @@
 # (default: tgt, lio: LIO, nvmet: NVMe/TCP), each run by pytest-ansible's MoleculeScenario
 # (tests/integration/test_integration.py -> `molecule test -s NAME`).
 #
-# On a host without device-mapper (this lab) each scenario's instance is a qemu guest booted by
+# On a host without device-mapper (this lab) the instance is a qemu guest booted by
 # tests/harness/vm.sh; molecule and the Ansible controller stay on this host. With device-mapper
 # the instance is this host (CINDERKIT_MOLECULE_INSTANCE=local|vm forces one).
+# One guest serves every scenario (CINDERKIT_MOLECULE_VM, default molecule-shared; set it empty
+# for a guest per scenario): the first create boots it, each destroy removes what its scenario
+# made and fails if anything of it is left, and this script stops the guest at the end. Two
+# boots less (about 30 s each under make test's load).
 #
 # Output: every line with the time since its scenario started, a line per stage with its outcome
 # and time, and a summary table; records in .build/molecule/<scenario>.json, JUnit XML there too.
@@ -32,15 +36,18 @@ allowed() {  # allowed SCENARIO -> 0 when CINDERKIT_ALLOW_SKIP permits it not to
   [[ ",$a," == *",$1,"* || ",$a," == *",molecule,"* ]]
 }
 
-stop_vms() {  # a scenario's destroy stops its VM; this catches interrupted or failed runs
-  local s pid
-  for s in $SCENARIOS; do
-    [ -d "$ROOT/.build/vm/molecule-$s" ] || continue
-    pid=$(cat "$ROOT/.build/vm/molecule-$s/pid" 2>/dev/null)
-    echo "[molecule.sh] stopping VM molecule-$s${pid:+ (pid $pid)}"
-    "$VM" stop "molecule-$s" || true
+export CINDERKIT_MOLECULE_VM=${CINDERKIT_MOLECULE_VM-molecule-shared}
+
+stop_vms() {  # the shared guest, and any a scenario's destroy left (interrupted or failed runs)
+  local s name pid
+  for s in ${CINDERKIT_MOLECULE_VM:-} $SCENARIOS; do
+    name=$s; [ "$s" = "${CINDERKIT_MOLECULE_VM:-}" ] || name=molecule-$s
+    [ -d "$ROOT/.build/vm/$name" ] || continue
+    pid=$(cat "$ROOT/.build/vm/$name/pid" 2>/dev/null)
+    echo "[molecule.sh] stopping VM $name${pid:+ (pid $pid)}"
+    "$VM" stop "$name" || true
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-      echo "[molecule.sh] WARNING: VM molecule-$s (pid $pid) is still running"
+      echo "[molecule.sh] WARNING: VM $name (pid $pid) is still running"
     fi
   done
 }
@@ -72,7 +79,10 @@ done
 T0=$(date +%s)
 rc=0
 if [ -n "$select_expr" ]; then
-  echo "[molecule.sh] scenarios: $SCENARIOS ($(grep -qw device-mapper /proc/misc && echo 'instance: this host, it has device-mapper' || echo 'instance: a qemu guest per scenario, this host has no device-mapper'))"
+  if grep -qw device-mapper /proc/misc; then where='instance: this host, it has device-mapper'
+  elif [ -n "$CINDERKIT_MOLECULE_VM" ]; then where="instance: one qemu guest ($CINDERKIT_MOLECULE_VM) for all scenarios, this host has no device-mapper"
+  else where='instance: a qemu guest per scenario, this host has no device-mapper'; fi
+  echo "[molecule.sh] scenarios: $SCENARIOS ($where)"
   "$ROOT/.venv/bin/pytest" -p no:cacheprovider -s -ra -o testpaths=tests/integration \
     tests/integration/test_integration.py -k "$select_expr" --junitxml="$OUT/junit.xml" "$@" &
   PYTEST_PID=$!
