@@ -25,6 +25,11 @@ import traceback
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import (
     InvalidParameter, MissingDependency)
+from ansible_collections.cinderkit.storage.plugins.module_utils._lazy import defer
+
+# oslo.config's import-time dependencies that only URI/IP option checks and config-source
+# drivers use: loaded on first use instead of in every task (_lazy.py says why)
+defer('rfc3986', 'netaddr', 'stevedore')
 
 try:
     from oslo_config import cfg

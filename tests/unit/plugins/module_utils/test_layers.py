@@ -21,7 +21,7 @@ PREFIX = 'ansible_collections.cinderkit.storage.plugins.'
 # what drivers and target helpers may use: no planner, no wrapper, no Backend
 LOWER_CORE = frozenset('module_utils.%s' % m for m in (
     '_errors', '_runner', '_options', '_sizes', '_copy', '_paginate', '_backing', '_locks',
-    '_inuse', '_lvm', '_lvm_shell', '_paths', '_files', '_record', '_fetch', '_dhchap'))
+    '_inuse', '_lvm', '_lvm_shell', '_paths', '_files', '_record', '_fetch', '_dhchap', '_lazy'))
 PACKAGES = ('drivers', 'targets')
 REGISTERS = ('@register(', '@register_target(')
 
