@@ -81,14 +81,17 @@ echo "[build] installed from git+file:// (HEAD ${head:0:12}) with a requirements
   || echo "[build] note: the checkout has uncommitted changes; the git install is of HEAD without them"
 
 export ANSIBLE_COLLECTIONS_PATH=$OUT/collections
-mods=$(cd "$inst/plugins/modules" && ls *.py | sed 's/\.py$//')
+# shellcheck disable=SC2012  # module file names are Python identifiers
+mods=$(cd "$inst/plugins/modules" && ls -- *.py | sed 's/\.py$//')
 for m in $mods; do
   if ! "$ROOT/.venv/bin/ansible-doc" "cinderkit.storage.$m" >"$OUT/doc-$m.txt" 2>&1; then
     echo "[build] ansible-doc cinderkit.storage.$m failed:" >&2; cat "$OUT/doc-$m.txt" >&2; exit 1
   fi
+  # shellcheck disable=SC2015  # the error branch is meant to run when either grep fails
   grep -q "EXAMPLES" "$OUT/doc-$m.txt" && grep -q "RETURN VALUES" "$OUT/doc-$m.txt" || {
     echo "[build] ansible-doc cinderkit.storage.$m lacks EXAMPLES or RETURN VALUES" >&2; exit 1; }
   echo "[build] ansible-doc cinderkit.storage.$m: ok"
 done
 "$ROOT/.venv/bin/ansible-doc" -l cinderkit.storage >/dev/null
+# shellcheck disable=SC2086  # $mods split on purpose: wc -w counts the modules
 echo "[build] installed from the tarball; ansible-doc renders $(echo $mods | wc -w) modules"

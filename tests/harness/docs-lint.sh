@@ -18,6 +18,7 @@ step() {  # step NAME COMMAND...: run, say ok or FAIL, remember a failure
 }
 step "antsibull-changelog lint (changelogs/fragments)" "$BIN/antsibull-changelog" lint
 step "antsibull-changelog lint-changelog-yaml" "$BIN/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml
+# shellcheck disable=SC2317  # called indirectly, through step
 fresh() {
   local out; out=$(mktemp)
   "$BIN/antsibull-changelog" generate --output "$out" --output-format md >/dev/null

@@ -56,5 +56,5 @@ for d in "$ROOT"/docs/docsite/rst/*.rst; do
   n=$(basename "$d" .rst); [ -s "$html/docsite/$n.html" ] || { echo "[docs] no page for extra doc $n" >&2; missing=1; }
 done
 [ "$missing" = 0 ] || exit 1
-echo "[docs] HTML collection docs in ${OUT#$ROOT/}/build/html/index.html ($(find "$html" -name '*.html' | wc -l) pages, $((SECONDS - t0))s)"
+echo "[docs] HTML collection docs in ${OUT#"$ROOT"/}/build/html/index.html ($(find "$html" -name '*.html' | wc -l) pages, $((SECONDS - t0))s)"
 if [ "${1:-}" = all ]; then exec "$ROOT/tests/harness/ee.sh"; fi

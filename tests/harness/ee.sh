@@ -43,11 +43,14 @@ echo "[ee] ansible-builder create: $cf (base quay.io/centos/centos:stream9, the 
 want() {  # want FILE SOURCE: every requirement line of SOURCE is in FILE
   local line missing=0
   while IFS= read -r line; do
-    line=${line%%#*}; line=$(echo "$line" | sed 's/[[:space:]]*$//'); [ -n "$line" ] || continue
+    line=${line%%#*}
+    # shellcheck disable=SC2001  # kept as is: echo+sed trims the trailing blanks
+    line=$(echo "$line" | sed 's/[[:space:]]*$//'); [ -n "$line" ] || continue
     grep -qxF "$line  # from collection cinderkit.storage" "$1" || { echo "[ee] introspection lacks: $line" >&2; missing=1; }
   done < "$2"
   return $missing
 }
+# shellcheck disable=SC2015  # fail is meant to run when either file is empty
 [ -s "$OUT/pip.txt" ] && [ -s "$OUT/bindep.txt" ] || fail "introspection found no requirements of the installed collection"
 want "$OUT/pip.txt" "$ROOT/requirements.txt" || fail "meta/execution-environment.yml does not bring requirements.txt"
 want "$OUT/bindep.txt" "$ROOT/bindep.txt" || fail "meta/execution-environment.yml does not bring bindep.txt"

@@ -15,7 +15,7 @@
 # ("2.16 2.21"); MATRIX_SANITY=0 leaves validate-modules out.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit
 M=$ROOT/.build/matrix
 VENVS=${MATRIX_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/cinderkit/matrix}
 mkdir -p "$VENVS"

@@ -20,7 +20,7 @@
 # Env: MOLECULE_SCENARIOS (default "default lio nvmet"), extra pytest arguments as "$@".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit
 SCENARIOS=${MOLECULE_SCENARIOS:-default lio nvmet}
 OUT=$ROOT/.build/molecule
 VM=$ROOT/tests/harness/vm.sh
@@ -38,6 +38,7 @@ allowed() {  # allowed SCENARIO -> 0 when CINDERKIT_ALLOW_SKIP permits it not to
 
 export CINDERKIT_MOLECULE_VM=${CINDERKIT_MOLECULE_VM-molecule-shared}
 
+# shellcheck disable=SC2317  # called from the traps below
 stop_vms() {  # the shared guest, and any a scenario's destroy left (interrupted or failed runs)
   local s name pid
   for s in ${CINDERKIT_MOLECULE_VM:-} $SCENARIOS; do
@@ -52,6 +53,7 @@ stop_vms() {  # the shared guest, and any a scenario's destroy left (interrupted
   done
 }
 PYTEST_PID=
+# shellcheck disable=SC2317  # called from the trap below
 on_signal() {
   echo "[molecule.sh] interrupted: stopping pytest and the scenario VMs"
   [ -n "$PYTEST_PID" ] && kill -TERM "$PYTEST_PID" 2>/dev/null

@@ -26,6 +26,6 @@ PIPV=$("$VENV/bin/python" -c 'from ansible_test._internal.python_requirements im
   || "$VENV/bin/python" -c 'import re, ansible_test._internal.python_requirements as m; print(re.search(r"pip=.([0-9.]+).,", open(m.__file__).read()).group(1))' 2>/dev/null \
   || echo 24.2)
 mkdir -p ~/.ansible/test/cache
-cp "$ROOT/tests/harness/get_pip_offline.py" ~/.ansible/test/cache/get_pip_${PIPV//./_}.py
+cp "$ROOT/tests/harness/get_pip_offline.py" ~/.ansible/test/cache/get_pip_"${PIPV//./_}".py
 PY=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 exec "$VENV/bin/ansible-test" sanity --venv --python "$PY" --color no "$@"

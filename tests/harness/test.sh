@@ -6,7 +6,7 @@
 # TIERS (env) selects tiers, default: all of them in the order below.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit
 LOGS=$ROOT/.build/test-logs
 mkdir -p "$LOGS"
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections
@@ -90,9 +90,11 @@ cpu_sampler() {
   local a b pb=0 pt=0 busy total
   while :; do
     read -r _ a < /proc/stat
+    # shellcheck disable=SC2086  # split on purpose: the cpu line's fields become $1...
     set -- $a
     busy=$(( $1 + $2 + $3 + $6 + $7 + $8 )); total=$(( busy + $4 + $5 ))
     if [ "$pt" -gt 0 ] && [ "$total" -gt "$pt" ]; then
+      # shellcheck disable=SC2012  # the marker files are named running.TIER
       b=$(cd "$LOGS" && ls running.* 2>/dev/null | sed 's/^running\.//' | tr '\n' ' ')
       printf '%5d %3d %s %s\n' $(( $(date +%s) - T0 )) $(( 100 * (busy - pb) / (total - pt) )) \
         "$(cut -d' ' -f1 /proc/loadavg)" "$b" >> "$LOGS/cpu.log"
@@ -155,6 +157,7 @@ if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   # CINDERKIT_GUEST_PARALLEL=1 gives each guest tier its own stream.
   BG_PIDS=()
   guest_tier() {
+    # shellcheck disable=SC2030,SC2046  # ROWS is local to the subshell on purpose (it writes $1.row); tier_cmd's line is split into a command on purpose
     ( ROWS=(); FAILED=0; run_tier "$1" $(tier_cmd "$1") > "$LOGS/$1.console" 2>&1
       printf '%s\n' "${ROWS[@]}" > "$LOGS/$1.row"; exit $FAILED )
   }
@@ -164,12 +167,14 @@ if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
   else
     for tier in $GUEST; do guest_tier "$tier" & BG_PIDS+=($!); done
   fi
+  # shellcheck disable=SC2046  # tier_cmd's line is split into a command on purpose
   for tier in $HOST; do run_tier "$tier" $(tier_cmd "$tier"); done
   echo "======== waiting for the guest tiers (${GUEST# })"
   for pid in "${BG_PIDS[@]}"; do wait "$pid" || true; done
   for tier in $GUEST; do
     cat "$LOGS/$tier.console" 2>/dev/null
     if [ -s "$LOGS/$tier.row" ]; then
+      # shellcheck disable=SC2031  # this is the main shell's ROWS; guest_tier's subshell ROWS are separate on purpose
       ROWS+=("$(cat "$LOGS/$tier.row")")
       grep -q "PASS\|allowed" "$LOGS/$tier.row" || FAILED=1
     else
@@ -177,6 +182,7 @@ if [ -n "$GUEST" ] && [ -z "${CINDERKIT_SERIAL:-}" ]; then
     fi
   done
 else
+  # shellcheck disable=SC2046  # tier_cmd's line is split into a command on purpose
   for tier in $TIERS; do run_tier "$tier" $(tier_cmd "$tier"); done
 fi
 echo

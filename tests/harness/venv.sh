@@ -20,7 +20,7 @@ if ! "$VENV/bin/pip" install -q -r "$ROOT/requirements-dev.txt" >"$VENV.pip.log"
 fi
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 for mod in rados rbd; do
-  for f in /usr/lib/python3/dist-packages/$mod.cpython-*.so; do
+  for f in /usr/lib/python3/dist-packages/"$mod".cpython-*.so; do
     [ -e "$f" ] && ln -sf "$f" "$site/"
   done
 done

@@ -27,10 +27,10 @@ AUTH_TESTS="tests/integration/vm/test_nvmet_auth.py tests/integration/vm/test_at
 VM_AUTH_KERNEL=${VM_AUTH_KERNEL:-6.12}
 for a in "$@"; do
   case "$a" in
-    tests/integration/guest*) RUN_VM= VM_DEFAULT= GUEST_DEFAULT= RUN_AUTH= ;;
+    tests/integration/guest*) RUN_VM='' VM_DEFAULT='' GUEST_DEFAULT='' RUN_AUTH='' ;;
     tests/integration/vm/test_nvmet_auth.py*|tests/integration/vm/test_attach_rbd.py*)
-      RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_VM= ;;
-    tests/*) RUN_GUEST= VM_DEFAULT= GUEST_DEFAULT= RUN_AUTH= ;;
+      RUN_GUEST='' VM_DEFAULT='' GUEST_DEFAULT='' RUN_VM='' ;;
+    tests/*) RUN_GUEST='' VM_DEFAULT='' GUEST_DEFAULT='' RUN_AUTH='' ;;
   esac
 done
 IGNORE_AUTH=
@@ -38,7 +38,7 @@ if [ -n "$VM_DEFAULT" ]; then for t in $AUTH_TESTS; do IGNORE_AUTH="$IGNORE_AUTH
 # make test runs the auth guest as a tier of its own (vm-auth), beside the guest stream, and the
 # guest playbook tests as one of their own (playbooks), beside the molecule tier
 [ -n "${VM_SKIP_AUTH:-}" ] && RUN_AUTH=
-[ -n "${VM_SKIP_GUEST:-}" ] && RUN_GUEST= GUEST_DEFAULT=
+[ -n "${VM_SKIP_GUEST:-}" ] && RUN_GUEST='' GUEST_DEFAULT=''
 # results: .build/vm-tier, or .build/vm-auth for a run of the auth tests alone, or
 # .build/vm-guest for the guest playbook tests alone (these may run at once)
 OUT=$ROOT/.build/vm-tier
@@ -72,6 +72,7 @@ cd $ROOT
 $ROOT/.venv/bin/pytest -v -ra -p no:logging -n ${VM_TIER_WORKERS:-2} --dist loadfile --durations=15 --timeout=$TEST_TIMEOUT --timeout-method=signal $VM_DEFAULT $IGNORE_AUTH --junitxml=\$VM_OUT_GUEST/junit.xml $args
 " || rc=$?
 # where the guest's test time went: commands, module calls, the rest (tests/integration/cmdprofile.py)
+# shellcheck disable=SC2015  # || true on purpose: the profile summary never fails the tier
 [ -n "$PROFILE" ] && [ -d "$OUT/profile" ] && "$ROOT/.venv/bin/python" "$ROOT/tests/integration/cmdprofile.py" "$OUT/profile" || true
 fi
 if [ -n "$RUN_AUTH" ]; then
@@ -85,7 +86,7 @@ if [ -n "$RUN_AUTH" ]; then
   # cluster inside the TCG guest took up to 375 s to start under load and kept a core busy.
   # The guest's kernel client (krbd) and librbd still do every I/O over the network.
   # CINDERKIT_VM_CEPH=guest starts it inside the guest instead.
-  ceph_env= net=
+  ceph_env='' net=''
   if [[ " $auth_args " == *test_attach_rbd* ]] && [ "${CINDERKIT_VM_CEPH:-host}" = host ]; then
     addr=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
     [ -n "$addr" ] || addr=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -1)

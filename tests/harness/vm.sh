@@ -40,12 +40,14 @@ default_kernel() {
   dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | grep -o 'linux-image-[^ ,(]*' | head -1)
   dep=${dep#linux-image-}
   if [ -n "$dep" ] && [ -e "/boot/vmlinuz-$dep" ]; then echo "/boot/vmlinuz-$dep"; return; fi
+  # shellcheck disable=SC2012  # ls -v: version sort of the kernel names
   ls -1v /boot/vmlinuz-* 2>/dev/null | tail -1
 }
 case "${VM_KERNEL:-}" in
   "") KERNEL=$(default_kernel) ;;
   /*) KERNEL=$VM_KERNEL ;;
-  *) KERNEL=$(ls -1v /boot/vmlinuz-"$VM_KERNEL"* 2>/dev/null | tail -1)
+  *) # shellcheck disable=SC2012  # ls -v: version sort of the kernel names
+     KERNEL=$(ls -1v /boot/vmlinuz-"$VM_KERNEL"* 2>/dev/null | tail -1)
      [ -n "$KERNEL" ] || { echo "vm.sh: VM_KERNEL=$VM_KERNEL: no /boot/vmlinuz-$VM_KERNEL* (apt-get install linux-image-$VM_KERNEL-amd64)" >&2; exit 2; } ;;
 esac
 [ -n "$KERNEL" ] || { echo "vm.sh: no kernel in /boot (apt-get install linux-image-amd64)" >&2; exit 2; }
@@ -62,6 +64,7 @@ STATE_ROOT=${VM_STATE:-$ROOT/.build/vm}
 [ -d "/lib/modules/$KVER" ] || { echo "vm.sh: /lib/modules/$KVER missing (apt-get install linux-image-amd64)" >&2; exit 2; }
 command -v qemu-system-x86_64 >/dev/null || { echo "vm.sh: qemu-system-x86_64 missing (apt-get install qemu-system-x86)" >&2; exit 2; }
 
+# shellcheck disable=SC2015  # || true on purpose: log never fails
 log() { [ -n "${VM_VERBOSE:-}" ] && echo "[vm.sh] $*" >&2 || true; }
 
 # ------------------------------------------------------------------ initramfs (cached)
@@ -73,6 +76,7 @@ build_initramfs() {
   for a in sh mount umount mkdir insmod switch_root cat echo sleep poweroff cp ln chmod; do ln -s busybox "$d/bin/$a"; done
   local mods=()
   for m in 9p 9pnet_virtio virtio_pci overlay virtio_console virtio-rng virtio_blk; do
+    # shellcheck disable=SC2207  # split on purpose: module paths (no blanks) from modprobe
     mods+=( $(modprobe -S "$KVER" --show-depends $m 2>/dev/null | awk '$1=="insmod"{print $2}') )
   done
   : > "$d/mods/order"
@@ -109,6 +113,7 @@ boot_kernel() {
   local vml=$CACHE/vmlinux-$KVER
   if [ ! -s "$vml" ] && head -c 4 "$KERNEL" | grep -q 'HdrS\|MZ'; then
     mkdir -p "$CACHE"
+    # shellcheck disable=SC2015  # rm -f of the temp file is fine whichever step failed
     /usr/bin/python3 - "$KERNEL" "$vml.tmp" <<'PY' && mv "$vml.tmp" "$vml" || rm -f "$vml.tmp"
 import sys, lzma, zlib
 d = open(sys.argv[1], 'rb').read()
@@ -252,6 +257,7 @@ cmd_run() {
   VM_VERBOSE_FLAG=${VM_VERBOSE:-} write_stage2 "$xfer" "${VM_CWD:-$PWD}"
   local t0 net=(); t0=$(date +%s)
   # VM_NET=1: user networking (no forwarded ports), so the guest reaches this host's addresses
+  # shellcheck disable=SC2054  # the commas belong to qemu's option values
   if [ -n "${VM_NET:-}" ]; then : > "$xfer/net"; net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0); fi
   local boot
   for boot in 1 2; do

@@ -23,6 +23,7 @@ if [ -f "$W/saved-before" ]; then HAVE_BEFORE=1; SAVED_BEFORE=$(cat "$W/saved-be
 made_by_us() { [ "$HAVE_BEFORE" = 1 ] && ! grep -qxF "$1" <<< "$SAVED_BEFORE"; }
 
 removed() { echo "removed: $*"; }
+# shellcheck disable=SC2153  # CKM_PREFIX comes from the environment (the scenario), like every CKM_*
 ours() { [[ "$1" == "$CKM_PREFIX"* ]]; }   # a target (IQN or NQN) of this scenario
 
 # ------------------------------------------------------------------ initiators
@@ -108,6 +109,7 @@ if [ -d "$NVMET" ]; then
     rmdir "$p" && removed "nvmet port $CKM_NVMET_PORT_ID"
   fi
   h=$NVMET/hosts/$CKM_HOST_NQN
+  # shellcheck disable=SC2010  # ls -l shows the allowed_hosts links' names and targets, grepped for the NQN
   if [ -d "$h" ] && ! ls -l "$NVMET"/subsystems/*/allowed_hosts/ 2>/dev/null | grep -qF "$CKM_HOST_NQN"; then
     rmdir "$h" && removed "nvmet host $CKM_HOST_NQN"
   fi
@@ -191,6 +193,7 @@ fi
 for d in $(dmsetup ls 2>/dev/null | awk -v p="$DM_PREFIX" 'index($1, p) == 1 {print $1}' | sort -r); do
   dmsetup remove --retry "$d" >/dev/null 2>&1 && removed "device-mapper device $d"
 done
+# shellcheck disable=SC2115  # CKM_VG is always set (set -u; the scenario sets it, DM_PREFIX above uses it)
 rm -rf "/dev/$CKM_VG"
 for l in $loops; do losetup -d "$l" && removed "loop device $l"; done
 
