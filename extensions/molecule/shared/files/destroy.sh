@@ -193,8 +193,8 @@ fi
 for d in $(dmsetup ls 2>/dev/null | awk -v p="$DM_PREFIX" 'index($1, p) == 1 {print $1}' | sort -r); do
   dmsetup remove --retry "$d" >/dev/null 2>&1 && removed "device-mapper device $d"
 done
-# shellcheck disable=SC2115  # CKM_VG is always set (set -u; the scenario sets it, DM_PREFIX above uses it)
-rm -rf "/dev/$CKM_VG"
+# an empty CKM_VG stops the script here (never rm -rf /dev/)
+rm -rf "/dev/${CKM_VG:?is empty}"
 for l in $loops; do losetup -d "$l" && removed "loop device $l"; done
 
 # ------------------------------------------------------------------ files
