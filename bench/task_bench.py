@@ -20,6 +20,7 @@ Knobs: BENCH_TASK_RUNS (default 7; 3 with BENCH_QUICK=1), BENCH_RESULTS.
 from __future__ import print_function
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -142,4 +143,7 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:  # lvm_bench makes its work directory when imported; this bench does not use it
+        shutil.rmtree(lvm_bench.WORKDIR, ignore_errors=True)
