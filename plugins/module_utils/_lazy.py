@@ -24,7 +24,9 @@ import sys
 import threading
 import types
 
-_LOCK = threading.Lock()
+# Re-entrant: the real import of one deferred module may read another deferred module (or the
+# same one, through a circular import); a plain lock would deadlock there.
+_LOCK = threading.RLock()
 
 
 class _Deferred(types.ModuleType):

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 PKG = 'ansible_collections.cinderkit.storage.plugins.module_utils.'
 
 
@@ -114,3 +116,35 @@ def test_options_import_leaves_oslos_rarely_used_dependencies_unloaded_until_use
     assert got['before'] == {'rfc3986': '_Deferred', 'netaddr': '_Deferred', 'stevedore': '_Deferred'}
     assert got['checked'] == {'uri': 'http://example.com/a', 'host': '192.0.2.7', 'bad_ip': 'refused'}
     assert got['after'] == {'rfc3986': 'module', 'netaddr': 'module'}
+
+
+_NESTED = '''
+    import json, sys, threading
+    from %s_lazy import defer
+    import %s_lazy as lazy
+    if sys.argv[1:] == ['plain-lock']:
+        lazy._LOCK = threading.Lock()       # the negative control: what a plain Lock would do
+    defer('ckouter', 'ckinner')
+    import ckouter
+    print(json.dumps({'value': ckouter.VALUE}))
+''' % (PKG, PKG)
+
+
+def _nested(tmp_path, *args):
+    """ckouter's code reads ckinner (deferred too) while ckouter's real import runs."""
+    (tmp_path / 'ckouter.py').write_text('import ckinner\nVALUE = ckinner.VALUE + 1\n')
+    (tmp_path / 'ckinner.py').write_text('VALUE = 41\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path)] + [p for p in sys.path if p]))
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(_NESTED)] + list(args), env=env,
+                          cwd=str(tmp_path), stdout=subprocess.PIPE, universal_newlines=True,
+                          timeout=20 if not args else 3, check=False)
+
+
+def test_a_deferred_module_whose_import_reads_another_deferred_module_loads_both(tmp_path):
+    proc = _nested(tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1]) == {'value': 42}
+
+
+def test_negative_control_a_plain_lock_deadlocks_on_the_nested_load(tmp_path):
+    with pytest.raises(subprocess.TimeoutExpired):
+        _nested(tmp_path, 'plain-lock')
