@@ -528,7 +528,13 @@ class LVMDriver(VolumeDriver):
             argv = self.lvm.lvcreate_argv(lv_name, cow, snapshot_of=volume_name,
                                           tags=self._tags(KIND_SNAPSHOT))
         self.lvm.run(argv, write=True)
-        self.refresh()
+        if vol.thin:
+            # LVM suspended and resumed the active origin; udev can drop its /dev/VG/LV link
+            # after that (reproduced with plain lvcreate -s in the VM tier's udev-less LVM
+            # config): wait for udev, remake a missing link (only active LVs are checked)
+            self._settle([volume_name])
+        else:
+            self.refresh()
 
     def delete_snapshot(self, name):
         inv = self.get_inventory()
@@ -616,7 +622,10 @@ class LVMDriver(VolumeDriver):
         self.lvm.lvchange(spec.name, '--activate', 'y', '--ignoreactivationskip')
         if spec.size_bytes > src_size:
             self.lvm.lvextend(spec.name, spec.size_bytes)
-        self._settle([spec.name])
+        # the source too: LVM suspended and resumed an active source for the snapshot, and udev,
+        # handling that change event after LVM returned, can drop its /dev/VG/LV link (seen in
+        # the VM tier with LVM's udev_rules = 0 while udevd runs); the one settle covers both
+        self._settle([spec.name, src_lv])
 
     def _thick_copy_of(self, spec, src_path, src_size, cleanup=None):
         """Create a thick LV and copy ``src_path`` into it; remove it on failure."""
