@@ -95,6 +95,7 @@ def plan_snapshot(driver, params, exported=None, export_holder=None):
     if vol is None:
         raise NotFound("parameter 'volume': volume %r not found" % volume)
     _refuse_exported_snapshot(driver, snap, export_holder, 'reverting to')
+    driver.check_revert(snap)          # at plan time: check mode refuses what the run would
     if not p.force:
         if exported is not None and exported(volume):
             raise Conflict('volume %s is exported; reverting it under an initiator corrupts what the '

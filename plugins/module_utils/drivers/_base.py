@@ -22,6 +22,8 @@ default (a driver overrides what its backend needs; nobody probes with getattr):
 * ``check_delete(volume)``, ``check_delete_snapshot(snapshot)``: raise (Conflict)
   before any change when the volume/snapshot cannot be deleted now (in use,
   clones depending on it ...).  The planners collect these with the other problems.
+* ``check_revert(snapshot)``: raise (Conflict) before any change when the volume cannot
+  be reverted to ``snapshot`` alone (RBD: a member of a group snapshot); default: no check.
 * ``snapshot_storage_name(name)`` / ``snapshot_name_of(storage_name)``: the name a
   snapshot has on the backend, and back (default: the same; LVM escapes names it
   reserves).  ``storage_name(record)``: the backend name of an inventory record.
@@ -381,6 +383,9 @@ class VolumeDriver(object):
         return None
 
     def check_delete_snapshot(self, snap):
+        return None
+
+    def check_revert(self, snap):
         return None
 
     def snapshot_storage_name(self, name):

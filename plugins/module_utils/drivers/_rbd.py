@@ -999,17 +999,20 @@ class RBDDriver(VolumeDriver):
         self._op('forgetting snapshot %s' % name, forget)
         self.refresh(image_name)
 
+    def check_revert(self, snap):
+        if snap.extra.get('group_snapshot'):
+            raise Conflict('snapshot %s is a member of group snapshot %s: librbd rolls a group '
+                           'snapshot back as a whole only; revert the group snapshot '
+                           '(cinderkit.storage.group_snapshot name=%s state=reverted); nothing '
+                           'was changed' % (snap.name, snap.extra['group_snapshot'],
+                                            snap.extra['group_snapshot']))
+
     def revert_to_snapshot(self, volume_name, snapshot_name):
         """Roll the image back (librbd shrinks it to the snapshot's size), then grow it back."""
         inv = self.get_inventory()
         vol = inv.volumes[volume_name]
         snap = inv.snapshots[snapshot_name]
-        if snap.extra.get('group_snapshot'):
-            raise Conflict('snapshot %s is a member of group snapshot %s: librbd rolls a group '
-                           'snapshot back as a whole only; revert the group snapshot '
-                           '(cinderkit.storage.group_snapshot name=%s state=reverted); nothing '
-                           'was changed' % (snapshot_name, snap.extra['group_snapshot'],
-                                            snap.extra['group_snapshot']))
+        self.check_revert(snap)
 
         def do():
             with rbd.Image(self.ioctx, volume_name) as im:

@@ -178,8 +178,13 @@ def test_rbd_group_snapshot_clone_revert(vols):
     assert ceph.read('twin-va', MiB, 2 * MiB) == pattern('va-new', 2 * MiB)
 
     # a single member cannot revert alone (librbd rolls a group snapshot back whole)
-    r = run_module('snapshot', dict(backend=b, volume='va', name='gs-va', state='reverted'))
-    assert r.failed and not r.changed and 'revert the group snapshot' in r['msg'], r
+    # (refused when planned: check mode says so too, and nothing changes)
+    before = full_state(ceph)
+    for check in (True, False):
+        r = run_module('snapshot', dict(backend=b, volume='va', name='gs-va', state='reverted'),
+                       check=check)
+        assert r.failed and not r.changed and 'revert the group snapshot' in r['msg'], (check, r)
+    assert full_state(ceph) == before
 
     # delete: the group snapshot, then the group with delete_volumes false keeps the volumes
     before = full_state(ceph)
