@@ -234,6 +234,18 @@ def test_active_thin_members_get_crash_consistent_cow_snapshots(vg):
     ok('group', backend=b, name='tn-g', state='absent', delete_volumes=True)
     assert not [n for n in vg.lvs() if n.startswith('tn-')]
     assert pool_transaction_ids(vg)[0] == pool_transaction_ids(vg)[1]
+    # negative control of the pool check: the kernel's transaction id moved on by a pool
+    # message (LVM's metadata not) is seen as out of step; then it is put back
+    meta, kernel = pool_transaction_ids(vg)
+    tpool = '%s-%s-tpool' % (vg.name.replace('-', '--'), ('%s-pool' % vg.name).replace('-', '--'))
+    subprocess.run(['dmsetup', 'message', tpool, '0', 'set_transaction_id %d %d' % (kernel, kernel + 1)],
+                   check=True)
+    try:
+        assert pool_transaction_ids(vg) == (meta, kernel + 1)
+    finally:
+        subprocess.run(['dmsetup', 'message', tpool, '0', 'set_transaction_id %d %d' % (kernel + 1, kernel)],
+                       check=True)
+    assert pool_transaction_ids(vg) == (meta, kernel)
 
 
 @pytest.mark.parametrize('kind', ['thick', 'thin'])
