@@ -124,6 +124,15 @@ class CinderkitModule(object):
         self.run(go)
 
     # -- the one exit -------------------------------------------------------
+    def _account(self, res):
+        """What the task did, into ``res``: the commands it ran, and its in-process writes
+        (``writes``, only when there were any: librbd calls, the file driver's files)."""
+        res['commands'] = self.runner.commands()
+        writes = self.runner.writes()
+        if writes:
+            res['writes'] = writes
+        return res
+
     def close(self):
         """End the driver's backend session (e.g. the task's Ceph connection)."""
         if self._backend is not None:
@@ -139,7 +148,7 @@ class CinderkitModule(object):
             res = dict(exc.result)
             # a failure after a change says so: an error's own account, or any write that ran
             res['changed'] = bool(res.get('changed')) or self.runner.changed()
-            res['commands'] = self.runner.commands()
+            self._account(res)
             if self.warnings:
                 res['warnings'] = self.warnings
             self.module.fail_json(msg=exc.msg, **res)
@@ -147,9 +156,9 @@ class CinderkitModule(object):
             self.module.fail_json(msg='internal error in cinderkit.storage: %s: %s'
                                   % (type(exc).__name__, exc),
                                   exception=traceback.format_exc(),
-                                  commands=self.runner.commands())
+                                  **self._account({}))
         result.setdefault('changed', False)
-        result['commands'] = self.runner.commands()
+        self._account(result)
         for w in self.warnings:
             self.module.warn(w)
         self.module.exit_json(**result)

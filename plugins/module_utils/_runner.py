@@ -196,6 +196,11 @@ class CommandRunner(object):
             h.get('write') and not h.get('skipped') and (h.get('rc') == 0 or h.get('stdin_lines'))
             for h in self.history)
 
+    def writes(self):
+        """The in-process changes (librbd calls, the file driver's files), in order, for task
+        results: what ``commands`` cannot show, with secrets redacted."""
+        return [redact_text(w, self.secrets) for w in self.in_process_writes]
+
     def commands(self):
         """History as short strings for task results."""
         out = []

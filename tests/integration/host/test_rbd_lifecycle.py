@@ -28,11 +28,13 @@ def test_full_lifecycle(ck, ceph):
     assert v['provisioning'] == 'thin' and v['provider_location'] == '%s/db01' % ceph.pool
     assert ceph.meta('db01')['ck.kind'] == 'volume'
     assert ceph.allocated('db01') == 0          # thin: nothing written yet
+    # librbd calls run no command: ``writes`` says what the task did
+    assert r['commands'] == [] and any('db01' in w for w in r['writes']), r
 
     before = ceph.state()
     again = ok(ck('volume', backend=b, name='db01', size='64M'))
     assert again['changed'] is False and again['volume']['action'] == 'none'
-    assert again['commands'] == []               # librbd only, no command ran
+    assert again['commands'] == [] and 'writes' not in again   # librbd only, and nothing done
     assert ceph.state() == before
 
     ceph.write('db01', p1, 8 * MiB)
