@@ -178,12 +178,17 @@ def test_group_snapshot_is_crash_consistent_and_single_snapshots_are_not(vg, kin
     assert not [n for n in vg.lvs() if n.startswith('%s-' % kind)], vg.lvs()
 
 
+def pool_dm_name(vg):
+    """device-mapper's name of the VG's thin pool (``-`` doubled in each part, LVM's rule)."""
+    return '%s-%s-tpool' % (vg.name.replace('-', '--'), ('%s-pool' % vg.name).replace('-', '--'))
+
+
 def pool_transaction_ids(vg):
     """(LVM's transaction id of the pool, the kernel's): equal while the pool is sound."""
     meta = int(vg.lvm(['lvs', '--noheadings', '-o', 'transaction_id',
                        '%s/%s-pool' % (vg.name, vg.name)]).stdout.strip())
-    dm = '%s-%s-tpool' % (vg.name.replace('-', '--'), ('%s-pool' % vg.name).replace('-', '--'))
-    status = subprocess.run(['dmsetup', 'status', dm], capture_output=True, text=True, check=True)
+    status = subprocess.run(['dmsetup', 'status', pool_dm_name(vg)], capture_output=True, text=True,
+                            check=True)
     return meta, int(status.stdout.split()[3])
 
 
@@ -237,7 +242,7 @@ def test_active_thin_members_get_crash_consistent_cow_snapshots(vg):
     # negative control of the pool check: the kernel's transaction id moved on by a pool
     # message (LVM's metadata not) is seen as out of step; then it is put back
     meta, kernel = pool_transaction_ids(vg)
-    tpool = '%s-%s-tpool' % (vg.name.replace('-', '--'), ('%s-pool' % vg.name).replace('-', '--'))
+    tpool = pool_dm_name(vg)
     subprocess.run(['dmsetup', 'message', tpool, '0', 'set_transaction_id %d %d' % (kernel, kernel + 1)],
                    check=True)
     try:
