@@ -20,6 +20,10 @@ description:
     volume's image id and size, kept by the volume tasks) and two mon commands, whatever the image
     count; only images the record does not explain are opened. A shared pool opens every image, as
     Cinder does.
+  - On an exclusive pool a volume's size comes from that record, so a resize made outside this
+    collection (for example with the C(rbd) CLI) shows in C(provisioned_capacity_gb) only after a
+    task of this collection next changes that volume. Set O(ignore:rbd_exclusive_cinder_pool=false)
+    for figures read from every image.
   - Changes nothing. With O(ignore:lvm_type=auto) and no thin pool yet, the stats describe the
     volume group as it is (thick); the pool is created by the first volume task.
 author:

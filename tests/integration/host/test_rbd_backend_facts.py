@@ -99,3 +99,20 @@ def test_stats_with_a_pool_quota(ck, ceph):
         assert ceph.state() == st
     finally:
         ceph.mon('osd pool set-quota', pool=ceph.pool, field='max_bytes', val='0')
+
+
+def test_a_resize_outside_the_collection_and_the_record(ck, ceph):
+    """An exclusive pool's sizes come from the record (backend_facts' module docs say so): a
+    resize with librbd itself is not seen there until a task changes the volume; a shared pool
+    reads every image and sees it at once."""
+    b = ceph.backend()
+    assert not ck('volume', backend=b, name='rs1', size='1G').get('failed')
+    assert facts(ck, b)['provisioned_capacity_gb'] == 1.0
+    with ceph.image('rs1') as img:
+        img.resize(2 * GiB)                                 # not through the collection
+    assert ceph.size('rs1') == 2 * GiB
+    assert facts(ck, b)['provisioned_capacity_gb'] == 1.0   # the record's size, as documented
+    assert facts(ck, ceph.backend(rbd_exclusive_cinder_pool=False))['provisioned_capacity_gb'] == 2
+    r = ck('extend', backend=b, name='rs1', size='3G')
+    assert not r.get('failed') and r['changed'], r
+    assert ceph.size('rs1') == 3 * GiB and facts(ck, b)['provisioned_capacity_gb'] == 3.0
