@@ -195,8 +195,6 @@ class LVMClient(object):
         return self.runner.run(argv, write=write, check=check, stdin=stdin, env=self.env,
                                ok_codes=ok_codes, timeout=timeout, via=self.shell)
 
-    _run = run
-
     def close(self):
         """End the task's ``lvm`` shell."""
         self.shell.close()
@@ -214,7 +212,7 @@ class LVMClient(object):
 
     # -- queries (one each per task) ----------------------------------------
     def get_vg(self):
-        res = self._run(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
+        res = self.run(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
                          '-o', ','.join(VG_FIELDS), '--', self.vg], check=False)
         if res.rc != 0:
             if 'not found' in res.stderr or 'No such' in res.stderr:
@@ -240,7 +238,7 @@ class LVMClient(object):
         (ask ``get_vg``).  A missing VG raises NotFound.
         """
         fields = LV_FIELDS + tuple(f for f in VG_FIELDS if f != 'vg_name')
-        res = self._run(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--binary',
+        res = self.run(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--binary',
                          '-o', ','.join(fields), '--', self.vg], check=False)
         if res.rc != 0:
             if 'not found' in res.stderr or 'No such' in res.stderr:
@@ -250,7 +248,7 @@ class LVMClient(object):
         return (VG(rows[0]) if rows else None), [LV(r) for r in rows]
 
     def activation_enabled(self):
-        res = self._run(['lvmconfig', '--typeconfig', 'full', 'global/activation'], check=False)
+        res = self.run(['lvmconfig', '--typeconfig', 'full', 'global/activation'], check=False)
         return res.rc == 0 and res.stdout.strip().endswith('=1')
 
     # -- writes -----------------------------------------------------------------
@@ -293,7 +291,7 @@ class LVMClient(object):
         if not commands:
             return ''
         if len(commands) == 1:
-            res = self._run(commands[0], write=True, check=False)
+            res = self.run(commands[0], write=True, check=False)
             return res.stderr if res.rc else ''
         for argv in commands:
             for tok in argv:
@@ -305,12 +303,12 @@ class LVMClient(object):
         scripts = [''.join(' '.join(argv) + '\n' for argv in commands[i:i + step])
                    for i in range(0, len(commands), step)]
         if len(scripts) == 1:
-            return self._run(['lvm'], write=True, check=False, stdin=scripts[0]).stderr
+            return self.run(['lvm'], write=True, check=False, stdin=scripts[0]).stderr
         out = [None] * len(scripts)
 
         def feed(i):
             try:
-                out[i] = self._run(['lvm'], write=True, check=False, stdin=scripts[i]).stderr
+                out[i] = self.run(['lvm'], write=True, check=False, stdin=scripts[i]).stderr
             except BaseException as exc:  # re-raised below, in the caller's thread
                 out[i] = exc
         threads = [threading.Thread(target=feed, args=(i,)) for i in range(len(scripts))]
@@ -326,18 +324,18 @@ class LVMClient(object):
     def lvremove(self, names):
         if not names:
             return None
-        return self._run(['lvremove', '--yes', '--force', '--'] + ['%s/%s' % (self.vg, n) for n in names],
+        return self.run(['lvremove', '--yes', '--force', '--'] + ['%s/%s' % (self.vg, n) for n in names],
                          write=True)
 
     def lvextend(self, name, size_bytes):
-        return self._run(['lvextend', '--size', '%db' % size_bytes, '--', '%s/%s' % (self.vg, name)],
+        return self.run(['lvextend', '--size', '%db' % size_bytes, '--', '%s/%s' % (self.vg, name)],
                          write=True)
 
     def lvrename(self, old, new):
-        return self._run(['lvrename', '--', self.vg, old, new], write=True)
+        return self.run(['lvrename', '--', self.vg, old, new], write=True)
 
     def lvchange(self, name, *args):
-        return self._run(['lvchange'] + list(args) + ['--', '%s/%s' % (self.vg, name)], write=True)
+        return self.run(['lvchange'] + list(args) + ['--', '%s/%s' % (self.vg, name)], write=True)
 
     def addtags(self, name, add=(), delete=()):
         argv = ['lvchange']
@@ -346,7 +344,7 @@ class LVMClient(object):
         for t in delete:
             argv += ['--deltag', t]
         argv += ['--', '%s/%s' % (self.vg, name)]
-        return self._run(argv, write=True)
+        return self.run(argv, write=True)
 
     def vg_tags(self, add=(), delete=()):
         """Add/delete tags of the VG itself (metadata only)."""
@@ -355,11 +353,11 @@ class LVMClient(object):
             argv += ['--addtag', t]
         for t in delete:
             argv += ['--deltag', t]
-        return self._run(argv + ['--', self.vg], write=True)
+        return self.run(argv + ['--', self.vg], write=True)
 
     def lvconvert_merge(self, snapshot_lv):
         # --interval 1: LVM checks whether the merge of an active origin has finished once per
         # interval (default 15 s), so a small merge returned only after ~15 s (16.1 s against
         # 2.3 s for a 64 MiB snapshot with 16 MiB changed, TCG guest)
-        return self._run(['lvconvert', '--merge', '--yes', '--interval', '1', '--',
+        return self.run(['lvconvert', '--merge', '--yes', '--interval', '1', '--',
                           '%s/%s' % (self.vg, snapshot_lv)], write=True)
