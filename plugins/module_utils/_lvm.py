@@ -213,7 +213,7 @@ class LVMClient(object):
     # -- queries (one each per task) ----------------------------------------
     def get_vg(self):
         res = self.run(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
-                         '-o', ','.join(VG_FIELDS), '--', self.vg], check=False)
+                        '-o', ','.join(VG_FIELDS), '--', self.vg], check=False)
         if res.rc != 0:
             if 'not found' in res.stderr or 'No such' in res.stderr:
                 return None
@@ -239,7 +239,7 @@ class LVMClient(object):
         """
         fields = LV_FIELDS + tuple(f for f in VG_FIELDS if f != 'vg_name')
         res = self.run(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '--binary',
-                         '-o', ','.join(fields), '--', self.vg], check=False)
+                        '-o', ','.join(fields), '--', self.vg], check=False)
         if res.rc != 0:
             if 'not found' in res.stderr or 'No such' in res.stderr:
                 self.require_vg()
@@ -325,11 +325,11 @@ class LVMClient(object):
         if not names:
             return None
         return self.run(['lvremove', '--yes', '--force', '--'] + ['%s/%s' % (self.vg, n) for n in names],
-                         write=True)
+                        write=True)
 
     def lvextend(self, name, size_bytes):
         return self.run(['lvextend', '--size', '%db' % size_bytes, '--', '%s/%s' % (self.vg, name)],
-                         write=True)
+                        write=True)
 
     def lvrename(self, old, new):
         return self.run(['lvrename', '--', self.vg, old, new], write=True)
@@ -360,4 +360,4 @@ class LVMClient(object):
         # interval (default 15 s), so a small merge returned only after ~15 s (16.1 s against
         # 2.3 s for a 64 MiB snapshot with 16 MiB changed, TCG guest)
         return self.run(['lvconvert', '--merge', '--yes', '--interval', '1', '--',
-                          '%s/%s' % (self.vg, snapshot_lv)], write=True)
+                         '%s/%s' % (self.vg, snapshot_lv)], write=True)
