@@ -138,14 +138,12 @@ commands:
   elements: str
 writes:
   description:
-    - In-process changes this task made, in order, with secrets redacted - the ones C(commands)
-      cannot show, because no command ran for them - librbd calls on the C(rbd) driver, and
-      files the C(file) driver created, grew, renamed or removed.
-    - On a failure after a change, these are what was done before it.
+    - In-process changes, in order, secrets redacted; here the librbd group-snapshot calls, or the
+      member snapshot files the file driver made, reverted or removed.
+    - No command ran for them, so C(commands) does not list them; after a failure they are what was done.
   returned: when the task made an in-process change
   type: list
   elements: str
-  sample: ["created /srv/cinderkit/volumes/vol-a"]
 '''
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule

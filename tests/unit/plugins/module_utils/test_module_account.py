@@ -3,35 +3,47 @@
 calls, the file driver's files), ``writes``; on success and on a failure after a change."""
 from __future__ import absolute_import, division, print_function
 
-import contextlib
-import io
 import json
-
-import pytest
-
-from ansible.module_utils import basic
 
 from ansible_collections.cinderkit.storage.plugins.module_utils._errors import CinderkitError
 from ansible_collections.cinderkit.storage.plugins.module_utils._module import CinderkitModule
+from ansible_collections.cinderkit.storage.plugins.module_utils._runner import CommandRunner
+
+
+class _Exit(Exception):
+    pass
+
+
+class _AnsibleModule(object):
+    """AnsibleModule's exits as the wrapper calls them: record the result, then stop."""
+
+    def __init__(self):
+        self.no_log_values = set()
+        self.result = None
+
+    def exit_json(self, **res):
+        self.result = res
+        raise _Exit()
+
+    def fail_json(self, msg, **res):
+        self.result = dict(res, failed=True, msg=msg)
+        raise _Exit()
+
+    def warn(self, text):
+        pass
 
 
 def _result(fn, check=False):
-    """Build the wrapper around no options, run ``fn(m)`` through its one exit, and return the
-    JSON it printed."""
-    payload = dict(_ansible_check_mode=check, _ansible_verbosity=0)
+    """The wrapper around no options (its argument parsing is Ansible's), with a real
+    CommandRunner: run ``fn(m)`` through its one exit; the result it gave."""
+    m = CinderkitModule.__new__(CinderkitModule)
+    m.module, m.check_mode, m.warnings, m._backend = _AnsibleModule(), check, [], None
+    m.runner = CommandRunner(check_mode=check)
     try:
-        from ansible.module_utils.testing import patch_module_args
-        ctx = patch_module_args(payload)
-    except ImportError:  # ansible-core < 2.19
-        basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode()
-        ctx = contextlib.nullcontext()
-    out = io.StringIO()
-    with ctx, contextlib.redirect_stdout(out):
-        m = CinderkitModule({}, with_backend=False)
-        with pytest.raises(SystemExit):
-            m.run(fn)
-    text = out.getvalue()
-    return json.loads(text[text.index('{'):])
+        m.run(fn)
+    except _Exit:
+        return json.loads(json.dumps(m.module.result))
+    raise AssertionError('the wrapper did not exit')
 
 
 def test_a_failure_after_an_in_process_write_says_what_was_done():
