@@ -156,7 +156,7 @@ class CinderkitModule(object):
             self.module.fail_json(msg='internal error in cinderkit.storage: %s: %s'
                                   % (type(exc).__name__, exc),
                                   exception=traceback.format_exc(),
-                                  **self._account({}))
+                                  **self._account(dict(changed=self.runner.changed())))
         result.setdefault('changed', False)
         self._account(result)
         for w in self.warnings:

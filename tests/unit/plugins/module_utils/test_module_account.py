@@ -87,3 +87,13 @@ def test_a_secret_in_a_write_is_redacted():
     res = _result(fn)
     assert secret not in json.dumps(res)
     assert res['writes'] and 'keyring for client.x' in res['writes'][0]
+
+
+def test_an_internal_error_after_a_change_says_changed_and_what_was_done():
+    def fn(m):
+        m.runner.note_write('created /srv/vols/a')
+        raise KeyError('a bug')
+    res = _result(fn)
+    assert res['failed'] and res['msg'].startswith('internal error in cinderkit.storage: KeyError')
+    assert res['changed'] is True and res['writes'] == ['created /srv/vols/a']
+    assert 'Traceback' in res['exception']
