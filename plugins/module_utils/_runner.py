@@ -184,7 +184,7 @@ class CommandRunner(object):
         return res
 
     def note_write(self, what):
-        """Record a change made in-process (configfs, rtslib, a file), not by a command."""
+        """Record a change made in-process (a librbd call, a file), not by a command."""
         if not self.check_mode:
             self.in_process_writes.append(what)
 

@@ -469,8 +469,8 @@ commands:
   elements: str
 writes:
   description:
-    - In-process changes, in order, secrets redacted; here the changes the volume's driver made
-      without a command for the export (librbd calls on the rbd driver).
+    - In-process changes of the volume's driver, in order, secrets redacted. None today, so the key is
+      absent; the target helpers' own configfs and rtslib writes show in C(exports), not here.
     - No command ran for them, so C(commands) does not list them; after a failure they are what was done.
   returned: when the task made an in-process change
   type: list

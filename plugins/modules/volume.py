@@ -307,7 +307,7 @@ commands:
 writes:
   description:
     - In-process changes, in order, secrets redacted; here the librbd calls (create, clone, copy,
-      remove, the volume record) or the file driver's files (created, copied, renamed, removed).
+      resize, remove, the volume record) or the file driver's files (created, copied, grown, removed).
     - No command ran for them, so C(commands) does not list them; after a failure they are what was done.
   returned: when the task made an in-process change
   type: list
