@@ -230,7 +230,7 @@ commands:
   elements: str
 writes:
   description:
-    - In-process changes, in order, secrets redacted. None today, so the key is absent: the shipped
+    - In-process changes, in order, secrets redacted. None today, so the key is absent; the shipped
       drivers attach and detach with commands only (os-brick, C(rbd map)).
     - No command ran for them, so C(commands) does not list them; after a failure they are what was done.
   returned: when the task made an in-process change
