@@ -232,7 +232,7 @@ writes:
   description:
     - In-process changes, in order, secrets redacted. None today, so the key is absent; the shipped
       drivers attach and detach with commands only (os-brick, C(rbd map)).
-    - No command ran for them, so C(commands) does not list them; after a failure they are what was done.
+    - A driver that makes one lists it here, since no command ran for it and C(commands) cannot show it.
   returned: when the task made an in-process change
   type: list
   elements: str

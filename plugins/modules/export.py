@@ -470,8 +470,8 @@ commands:
 writes:
   description:
     - In-process changes of the volume's driver, in order, secrets redacted. None today, so the key is
-      absent; the target helpers' own configfs and rtslib writes show in C(exports), not here.
-    - No command ran for them, so C(commands) does not list them; after a failure they are what was done.
+      absent; the target helpers' own configfs and rtslib writes show in C(export) or C(exports), not here.
+    - A driver that makes one lists it here, since no command ran for it and C(commands) cannot show it.
   returned: when the task made an in-process change
   type: list
   elements: str
